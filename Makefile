@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# carp for Linux. The two commands:
+#   make demo    set up everything, build, boot a VM and run the demo
+#   make check   set up everything, build, run every test (last line:
+#                "N passed, N failed")
+# Finer targets: setup, kernel, module, host-test, lint, vm-test [T=name],
+# clean. KVARIANT=base|debug picks the kernel (check: debug, others: base).
+
+SHELL := /bin/bash
+KVARIANT ?= base
+export KVARIANT
+
+.PHONY: all demo check setup kernel module host-test lint vm-test bench clean
+
+all: module
+
+setup:
+	@scripts/setup.sh
+
+kernel: setup
+	@scripts/build-kernel.sh $(KVARIANT) >/dev/null
+
+module: kernel
+	@scripts/build-module.sh $(KVARIANT)
+
+host-test: setup
+	@scripts/check.sh host
+
+lint: kernel
+	@scripts/check.sh lint
+
+vm-test: module
+	@scripts/check.sh vm $(T)
+
+demo:
+	@scripts/setup.sh
+	@scripts/demo.sh
+
+check:
+	@scripts/setup.sh
+	@KVARIANT=$${KVARIANT_CHECK:-debug} scripts/check.sh all
+
+clean:
+	@scripts/build-module.sh clean
+	rm -rf tools/target

@@ -1,0 +1,1338 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The CARP protocol core: advertisements on the wire, their HMAC, the
+//! per-virtual-host state machine, statistics and configuration validation.
+//!
+//! Pure `no_std` Rust with no kernel types, no allocation and no panics. It
+//! is *sans-IO*: time comes in as a value (nanoseconds of a monotonic clock),
+//! events come in as method calls, and what must happen (send this packet,
+//! announce this state change, send gratuitous ARP) goes out as [`Action`]s
+//! through a sink closure. [`Carp::next_deadline`] tells the caller when to
+//! call [`Carp::on_timer`] next, so the kernel arms one hrtimer per device.
+//!
+//! Behaviour follows OpenBSD's `ip_carp.c`; where OpenBSD versions differ the
+//! choice is documented in `Documentation/networking/carp-protocol.rst`.
+
+use crate::carp_balance::{self, ArpHashKey, Balancing, Carpnodes, NodesError, MAX_NODES};
+use crate::carp_sha1::{self, HmacSha1};
+
+/// IP protocol number of CARP (shared with VRRP).
+pub const IPPROTO_CARP: u8 = 112;
+/// Protocol version sent and accepted.
+pub const CARP_VERSION: u8 = 2;
+/// The only message type.
+pub const CARP_ADVERTISEMENT: u8 = 1;
+/// Length of the CARP header (the whole advertisement payload).
+pub const HDR_LEN: usize = 36;
+/// The authlen field: counter + HMAC in 32-bit words.
+pub const AUTHLEN: u8 = 7;
+/// TTL / hop limit sent and required on receive.
+pub const CARP_TTL: u8 = 255;
+/// IPv4 destination of advertisements (224.0.0.18).
+pub const GROUP_V4: [u8; 4] = [224, 0, 0, 18];
+/// IPv6 destination of advertisements (ff02::12).
+pub const GROUP_V6: [u8; 16] = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12];
+/// Longest passphrase: OpenBSD keeps 20 bytes including a NUL.
+pub const MAX_PASS_LEN: usize = 19;
+/// advskew advertised by a demoted host (carp(4) group failover).
+pub const DEMOTED_ADVSKEW: u8 = 240;
+/// Nanoseconds per second.
+pub const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+/// Time in nanoseconds of a monotonic clock.
+pub type Time = u64;
+
+/// The Internet checksum (RFC 1071) of `data`.
+pub fn cksum(data: &[u8]) -> u16 {
+    let mut sum = 0u32;
+    let mut it = data.chunks_exact(2);
+    for w in &mut it {
+        sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    if let [last] = it.remainder() {
+        sum += u32::from(*last) << 8;
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// A CARP advertisement header as on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Header {
+    /// Protocol version (high nibble of byte 0).
+    pub version: u8,
+    /// Message type (low nibble of byte 0).
+    pub typ: u8,
+    /// Virtual host ID.
+    pub vhid: u8,
+    /// Advertisement skew.
+    pub advskew: u8,
+    /// Authentication length in 32-bit words (7).
+    pub authlen: u8,
+    /// Demotion counter (OpenBSD; 0 from FreeBSD and ucarp).
+    pub demote: u8,
+    /// Advertisement base interval in seconds.
+    pub advbase: u8,
+    /// Checksum as received (0 before encoding).
+    pub cksum: u16,
+    /// Replay counter / cookie.
+    pub counter: [u8; 8],
+    /// HMAC-SHA1.
+    pub hmac: [u8; 20],
+}
+
+impl Header {
+    /// Serialises the header; the checksum is computed over the result.
+    pub fn encode(&self) -> [u8; HDR_LEN] {
+        let mut b = [0u8; HDR_LEN];
+        b[0] = (self.version << 4) | (self.typ & 0x0f);
+        b[1] = self.vhid;
+        b[2] = self.advskew;
+        b[3] = self.authlen;
+        b[4] = self.demote;
+        b[5] = self.advbase;
+        b[8..16].copy_from_slice(&self.counter);
+        b[16..36].copy_from_slice(&self.hmac);
+        let c = cksum(&b);
+        b[6..8].copy_from_slice(&c.to_be_bytes());
+        b
+    }
+
+    /// Validates an advertisement as OpenBSD does before looking up the
+    /// vhid: TTL, length, checksum (over exactly 36 bytes; trailing bytes are
+    /// ignored). The version is checked later, after the vhid lookup.
+    pub fn parse(ttl: u8, payload: &[u8]) -> Result<Self, RxError> {
+        if ttl != CARP_TTL {
+            return Err(RxError::BadTtl(ttl));
+        }
+        let b: &[u8; HDR_LEN] = payload
+            .get(..HDR_LEN)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(RxError::BadLen(payload.len()))?;
+        if cksum(b) != 0 {
+            return Err(RxError::BadSum);
+        }
+        let mut counter = [0u8; 8];
+        counter.copy_from_slice(&b[8..16]);
+        let mut hmac = [0u8; 20];
+        hmac.copy_from_slice(&b[16..36]);
+        Ok(Self {
+            version: b[0] >> 4,
+            typ: b[0] & 0x0f,
+            vhid: b[1],
+            advskew: b[2],
+            authlen: b[3],
+            demote: b[4],
+            advbase: b[5],
+            cksum: u16::from_be_bytes([b[6], b[7]]),
+            counter,
+            hmac,
+        })
+    }
+}
+
+/// A statistics counter, like OpenBSD's `struct carpstats`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stat {
+    /// IPv4 advertisements received.
+    IPackets = 0,
+    /// IPv6 advertisements received.
+    IPackets6,
+    /// Received on an interface without carp.
+    BadIf,
+    /// TTL or hop limit not 255.
+    BadTtl,
+    /// Shorter than the IP header.
+    HdrOps,
+    /// Bad checksum.
+    BadSum,
+    /// Bad version.
+    BadVer,
+    /// Shorter than the CARP header.
+    BadLen,
+    /// HMAC mismatch or our own advertisement looped back.
+    BadAuth,
+    /// No such vhid (or that device is not running).
+    BadVhid,
+    /// Bad address list (kept for OpenBSD parity; never counted).
+    BadAddrs,
+    /// IPv4 advertisements sent.
+    OPackets,
+    /// IPv6 advertisements sent.
+    OPackets6,
+    /// Send failed for lack of memory.
+    ONoMem,
+    /// Transitions to MASTER.
+    Preempt,
+}
+
+/// Number of statistics counters.
+pub const NSTATS: usize = 15;
+
+/// Every counter in uapi order.
+pub const STATS: [Stat; NSTATS] = [
+    Stat::IPackets,
+    Stat::IPackets6,
+    Stat::BadIf,
+    Stat::BadTtl,
+    Stat::HdrOps,
+    Stat::BadSum,
+    Stat::BadVer,
+    Stat::BadLen,
+    Stat::BadAuth,
+    Stat::BadVhid,
+    Stat::BadAddrs,
+    Stat::OPackets,
+    Stat::OPackets6,
+    Stat::ONoMem,
+    Stat::Preempt,
+];
+
+impl Stat {
+    /// Short machine name (netlink attribute, JSON key).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::IPackets => "ipackets",
+            Self::IPackets6 => "ipackets6",
+            Self::BadIf => "badif",
+            Self::BadTtl => "badttl",
+            Self::HdrOps => "hdrops",
+            Self::BadSum => "badsum",
+            Self::BadVer => "badver",
+            Self::BadLen => "badlen",
+            Self::BadAuth => "badauth",
+            Self::BadVhid => "badvhid",
+            Self::BadAddrs => "badaddrs",
+            Self::OPackets => "opackets",
+            Self::OPackets6 => "opackets6",
+            Self::ONoMem => "onomem",
+            Self::Preempt => "preempt",
+        }
+    }
+
+    /// `netstat -s -p carp` wording (singular form).
+    pub const fn netstat(self) -> &'static str {
+        match self {
+            Self::IPackets => "packet received (IPv4)",
+            Self::IPackets6 => "packet received (IPv6)",
+            Self::BadIf => "packet discarded for bad interface",
+            Self::BadTtl => "packet discarded for wrong TTL",
+            Self::HdrOps => "packet shorter than header",
+            Self::BadSum => "discarded for bad checksum",
+            Self::BadVer => "discarded packet with a bad version",
+            Self::BadLen => "discarded because packet too short",
+            Self::BadAuth => "discarded for bad authentication",
+            Self::BadVhid => "discarded for unknown vhid",
+            Self::BadAddrs => "discarded because of a bad address list",
+            Self::OPackets => "packet sent (IPv4)",
+            Self::OPackets6 => "packet sent (IPv6)",
+            Self::ONoMem => "send failed due to memory error",
+            Self::Preempt => "transition to master",
+        }
+    }
+}
+
+/// syslog(3) priorities, for `net.inet.carp.log`.
+pub mod log {
+    /// Critical: state changes (the default level).
+    pub const CRIT: u8 = 2;
+    /// Errors: demotion changes.
+    pub const ERR: u8 = 3;
+    /// Warnings: INIT transitions, loops, send failures.
+    pub const WARNING: u8 = 4;
+    /// Notices: bad TTL, bad version.
+    pub const NOTICE: u8 = 5;
+    /// Informational: bad length, checksum, authentication.
+    pub const INFO: u8 = 6;
+    /// Debugging: load-sharing mask changes.
+    pub const DEBUG: u8 = 7;
+}
+
+/// Why a received advertisement was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxError {
+    /// `net.inet.carp.allow` is 0.
+    NotAllowed,
+    /// Arrived on an interface without carp devices.
+    BadIf,
+    /// TTL / hop limit not 255 (the value seen).
+    BadTtl(u8),
+    /// IP header truncated.
+    HdrOps,
+    /// Payload shorter than 36 bytes (its length).
+    BadLen(usize),
+    /// Checksum mismatch.
+    BadSum,
+    /// No device with that vhid, or it is not running.
+    BadVhid(u8),
+    /// Version not 2 (the version seen).
+    BadVer(u8),
+    /// HMAC mismatch.
+    BadAuth,
+    /// Our own cookie: a replay or a network loop.
+    Loop,
+}
+
+impl RxError {
+    /// The counter this drop increments, if any.
+    pub const fn stat(self) -> Option<Stat> {
+        match self {
+            Self::NotAllowed => None,
+            Self::BadIf => Some(Stat::BadIf),
+            Self::BadTtl(_) => Some(Stat::BadTtl),
+            Self::HdrOps => Some(Stat::HdrOps),
+            Self::BadLen(_) => Some(Stat::BadLen),
+            Self::BadSum => Some(Stat::BadSum),
+            Self::BadVhid(_) => Some(Stat::BadVhid),
+            Self::BadVer(_) => Some(Stat::BadVer),
+            Self::BadAuth | Self::Loop => Some(Stat::BadAuth),
+        }
+    }
+
+    /// The syslog priority its log message has (OpenBSD's choice).
+    pub const fn level(self) -> u8 {
+        match self {
+            Self::Loop => log::WARNING,
+            Self::BadTtl(_) | Self::BadVer(_) => log::NOTICE,
+            Self::NotAllowed | Self::BadVhid(_) => log::DEBUG,
+            _ => log::INFO,
+        }
+    }
+
+    /// The log message (without device prefix).
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::NotAllowed => "carp not allowed",
+            Self::BadIf => "packet received on non-carp interface",
+            Self::BadTtl(_) => "received ttl != 255",
+            Self::HdrOps => "packet shorter than IP header",
+            Self::BadLen(_) => "packet too short",
+            Self::BadSum => "checksum failed",
+            Self::BadVhid(_) => "unknown vhid",
+            Self::BadVer(_) => "invalid version != 2",
+            Self::BadAuth => "incorrect hash",
+            Self::Loop => "replay or network loop detected",
+        }
+    }
+}
+
+/// State of a virtual host entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum State {
+    /// Not running.
+    #[default]
+    Init = 0,
+    /// Listening; takes over when the master goes quiet.
+    Backup = 1,
+    /// Answering for the virtual addresses and advertising.
+    Master = 2,
+}
+
+impl State {
+    /// Upper-case name as carp(4) prints it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Init => "INIT",
+            Self::Backup => "BACKUP",
+            Self::Master => "MASTER",
+        }
+    }
+
+    /// Converts the uapi number.
+    pub const fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(Self::Init),
+            1 => Some(Self::Backup),
+            2 => Some(Self::Master),
+            _ => None,
+        }
+    }
+}
+
+/// Why a state changed (carried in events and log lines).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Came up: INIT to BACKUP.
+    Start,
+    /// The master-down timer expired.
+    MasterDown,
+    /// Preempted a slower master (`net.inet.carp.preempt`).
+    Preempt,
+    /// The master is more demoted than we are.
+    MasterDemoted,
+    /// The master advertises so rarely it would time out anyway.
+    MasterTooSlow,
+    /// A better master advertised (we step down).
+    BetterMaster,
+    /// Forced by the administrator (`state master|backup`).
+    User,
+    /// Stopped: admin down, carpdev down, no address or no vhid.
+    Stopped,
+    /// Restarted after a configuration or address change.
+    Restart,
+}
+
+impl Reason {
+    /// A short phrase for logs and `carpctl monitor`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Start => "started",
+            Self::MasterDown => "master timed out",
+            Self::Preempt => "preempting a slower master",
+            Self::MasterDemoted => "master is demoted",
+            Self::MasterTooSlow => "master advertises too rarely",
+            Self::BetterMaster => "more frequent advertisement received",
+            Self::User => "user request",
+            Self::Stopped => "stopped",
+            Self::Restart => "restarted",
+        }
+    }
+}
+
+/// Address family of an advertisement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// IPv4 to 224.0.0.18 (or the carppeer).
+    V4 = 0,
+    /// IPv6 to ff02::12.
+    V6 = 1,
+}
+
+/// Something the caller must do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send this advertisement, over IPv4 and/or IPv6.
+    Send {
+        /// Index of the virtual host entry sending it.
+        vhe: usize,
+        /// The 36-byte CARP header, checksum and HMAC included.
+        packet: [u8; HDR_LEN],
+        /// Send over IPv4.
+        v4: bool,
+        /// Send over IPv6.
+        v6: bool,
+    },
+    /// A virtual host entry changed state: update carrier, notify, log.
+    State {
+        /// Index of the entry.
+        vhe: usize,
+        /// Its vhid.
+        vhid: u8,
+        /// Previous state.
+        old: State,
+        /// New state.
+        new: State,
+        /// Why.
+        reason: Reason,
+    },
+    /// Send gratuitous ARP for every IPv4 address of the device.
+    GratuitousArp,
+    /// Send unsolicited neighbour advertisements for every IPv6 address.
+    UnsolicitedNa,
+}
+
+/// Why a configuration was rejected; `message` suits a netlink extack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The attribute at fault.
+    pub attr: ConfigAttr,
+    /// Human-readable reason.
+    pub message: &'static str,
+}
+
+/// The configuration attributes, for pointing at the bad one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigAttr {
+    /// `vhid`.
+    Vhid,
+    /// `advskew`.
+    Advskew,
+    /// `advbase`.
+    Advbase,
+    /// `carpnodes`.
+    Carpnodes,
+    /// `pass`.
+    Pass,
+    /// `balancing`.
+    Balancing,
+    /// `carppeer`.
+    Peer,
+    /// `state`.
+    State,
+}
+
+/// A CARP passphrase (key), at most [`MAX_PASS_LEN`] bytes.
+///
+/// # Invariants
+///
+/// `len <= MAX_PASS_LEN` and `bytes[len..]` are zero.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Key {
+    bytes: [u8; 20],
+    len: usize,
+}
+
+impl core::fmt::Debug for Key {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Never print the secret.
+        write!(f, "Key(<{} bytes>)", self.len)
+    }
+}
+
+impl Key {
+    /// Validates a passphrase. Longer than 19 bytes is an error rather than
+    /// a silent truncation; an embedded NUL would end it early in OpenBSD and
+    /// is rejected too.
+    pub fn new(pass: &[u8]) -> Result<Self, ConfigError> {
+        if pass.len() > MAX_PASS_LEN {
+            return Err(ConfigError {
+                attr: ConfigAttr::Pass,
+                message: "pass is longer than 19 bytes",
+            });
+        }
+        if pass.contains(&0) {
+            return Err(ConfigError {
+                attr: ConfigAttr::Pass,
+                message: "pass must not contain a NUL byte",
+            });
+        }
+        let mut bytes = [0u8; 20];
+        if let Some(dst) = bytes.get_mut(..pass.len()) {
+            dst.copy_from_slice(pass);
+        }
+        // INVARIANT: length checked above, rest zero.
+        Ok(Self {
+            bytes,
+            len: pass.len(),
+        })
+    }
+
+    /// The passphrase bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// A carp device's configuration (everything `carpctl` can set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The virtual host entries (`vhid`/`advskew` or `carpnodes`).
+    pub nodes: Option<Carpnodes>,
+    /// Advertisement base interval in seconds, 0..=254.
+    pub advbase: u8,
+    /// Balancing mode.
+    pub balancing: Balancing,
+    /// Passphrase.
+    pub key: Key,
+    /// Unicast IPv4 peer instead of 224.0.0.18.
+    pub peer: Option<[u8; 4]>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            nodes: None,
+            advbase: 1,
+            balancing: Balancing::None,
+            key: Key::default(),
+            peer: None,
+        }
+    }
+}
+
+/// A requested change: raw values as they arrive from netlink, each `None`
+/// when not given. Validated as a whole by [`Config::apply`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConfigUpdate<'a> {
+    /// `vhid N`: a single node, keeping the leader's advskew unless
+    /// `advskew` is given too.
+    pub vhid: Option<u32>,
+    /// `advskew N`: the first node's advskew.
+    pub advskew: Option<u32>,
+    /// `carpnodes`: `(vhid, advskew)` pairs.
+    pub carpnodes: Option<&'a [(u32, u32)]>,
+    /// `advbase N`.
+    pub advbase: Option<u32>,
+    /// `pass P`.
+    pub pass: Option<&'a [u8]>,
+    /// `balancing MODE` (uapi number).
+    pub balancing: Option<u32>,
+    /// `carppeer A` (`Some(None)` removes it).
+    pub peer: Option<Option<[u8; 4]>>,
+}
+
+fn nodes_err(e: NodesError) -> ConfigError {
+    ConfigError {
+        attr: ConfigAttr::Carpnodes,
+        message: e.message(),
+    }
+}
+
+impl Config {
+    /// Validates `upd` against this configuration and returns the new one.
+    /// Nothing is applied on error: the caller keeps `self`.
+    pub fn apply(&self, upd: &ConfigUpdate<'_>) -> Result<Config, ConfigError> {
+        let mut c = *self;
+        if upd.vhid.is_some() && upd.carpnodes.is_some() {
+            return Err(ConfigError {
+                attr: ConfigAttr::Carpnodes,
+                message: "give either vhid or carpnodes, not both",
+            });
+        }
+        if let Some(v) = upd.vhid {
+            if !(1..=255).contains(&v) {
+                return Err(ConfigError {
+                    attr: ConfigAttr::Vhid,
+                    message: "vhid must be 1..255",
+                });
+            }
+            let skew = c.nodes.map(|n| u32::from(n.leader().advskew)).unwrap_or(0);
+            c.nodes = Some(Carpnodes::single(v, skew).map_err(nodes_err)?);
+        }
+        if let Some(pairs) = upd.carpnodes {
+            if pairs.len() > MAX_NODES {
+                return Err(nodes_err(NodesError::TooMany));
+            }
+            c.nodes = Some(Carpnodes::from_pairs(pairs.iter().copied()).map_err(nodes_err)?);
+            // Several nodes and no mode chosen: IP balancing (OpenBSD).
+            if pairs.len() > 1 && upd.balancing.is_none() && c.balancing == Balancing::None {
+                c.balancing = Balancing::Ip;
+            }
+        }
+        if let Some(s) = upd.advskew {
+            if s >= 255 {
+                return Err(ConfigError {
+                    attr: ConfigAttr::Advskew,
+                    message: "advskew must be 0..254",
+                });
+            }
+            let Some(n) = c.nodes else {
+                return Err(ConfigError {
+                    attr: ConfigAttr::Advskew,
+                    message: "advskew needs a vhid",
+                });
+            };
+            let mut pairs = [(0u32, 0u32); MAX_NODES];
+            for (p, node) in pairs.iter_mut().zip(n.as_slice()) {
+                *p = (u32::from(node.vhid), u32::from(node.advskew));
+            }
+            pairs[0].1 = s;
+            c.nodes = Some(
+                Carpnodes::from_pairs(pairs.iter().copied().take(n.len())).map_err(nodes_err)?,
+            );
+        }
+        if let Some(b) = upd.advbase {
+            if b > 254 {
+                return Err(ConfigError {
+                    attr: ConfigAttr::Advbase,
+                    message: "advbase must be 0..254",
+                });
+            }
+            c.advbase = b as u8;
+        }
+        if let Some(m) = upd.balancing {
+            c.balancing = Balancing::from_u32(m).ok_or(ConfigError {
+                attr: ConfigAttr::Balancing,
+                message: "unknown balancing mode (none, ip, ip-stealth, ip-unicast, arp)",
+            })?;
+        }
+        if let Some(p) = upd.pass {
+            c.key = Key::new(p)?;
+        }
+        if let Some(p) = upd.peer {
+            if let Some(a) = p {
+                if a[0] >= 224 || a == [0; 4] {
+                    return Err(ConfigError {
+                        attr: ConfigAttr::Peer,
+                        message: "carppeer must be a unicast IPv4 address",
+                    });
+                }
+            }
+            c.peer = p;
+        }
+        c.check()?;
+        Ok(c)
+    }
+
+    /// Cross-field rules that hold for every configuration.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let n = self.nodes.map(|n| n.len()).unwrap_or(0);
+        if self.balancing != Balancing::None && n < 2 {
+            return Err(ConfigError {
+                attr: ConfigAttr::Balancing,
+                message: "balancing needs at least two carpnodes",
+            });
+        }
+        // advbase 0 with advskew 0 is allowed, as in OpenBSD: the interval
+        // is then 1/256 s (ucarp refuses it).
+        Ok(())
+    }
+
+    /// Number of virtual host entries.
+    pub fn count(&self) -> usize {
+        self.nodes.map(|n| n.len()).unwrap_or(0)
+    }
+}
+
+/// The advertisement interval in nanoseconds for `advbase` and `advskew`:
+/// advbase + advskew/256 seconds, at least 1/256 s.
+pub fn adv_interval(advbase: u8, advskew: u8) -> Time {
+    let t = u64::from(advbase) * NSEC_PER_SEC + u64::from(advskew) * NSEC_PER_SEC / 256;
+    if t == 0 {
+        NSEC_PER_SEC / 256
+    } else {
+        t
+    }
+}
+
+/// The master-down interval: 3 × advbase + advskew/256 seconds (carp(4) of
+/// the seed's era, FreeBSD, ucarp and VRRP), at least three minimal intervals.
+pub fn master_down_interval(advbase: u8, advskew: u8) -> Time {
+    let t = 3 * u64::from(advbase) * NSEC_PER_SEC + u64::from(advskew) * NSEC_PER_SEC / 256;
+    core::cmp::max(t, 3 * NSEC_PER_SEC / 256)
+}
+
+/// An advertisement's "speed" in 1/256 s: lower is more frequent, better.
+const fn speed(advbase: u8, advskew: u8) -> u32 {
+    (advbase as u32) * 256 + advskew as u32
+}
+
+fn is_v6_linklocal(a: &[u8; 16]) -> bool {
+    a[0] == 0xfe && (a[1] & 0xc0) == 0x80
+}
+
+/// Feeds `items` to `f` in ascending order with duplicates collapsed,
+/// without allocating (OpenBSD's selection loop; `n` is small).
+fn for_each_sorted<const N: usize>(items: &[[u8; N]], mut f: impl FnMut(&[u8; N])) {
+    let mut prev: Option<&[u8; N]> = None;
+    loop {
+        let next = items.iter().filter(|a| prev.is_none_or(|p| *a > p)).min();
+        match next {
+            Some(a) => {
+                f(a);
+                prev = Some(a);
+            }
+            None => break,
+        }
+    }
+}
+
+/// Which of OpenBSD's two HMAC contexts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HmacContext {
+    /// IPv6 link-local addresses included (scope bytes zeroed).
+    Orig = 0,
+    /// IPv6 link-local addresses omitted (what is sent).
+    NoV6Ll = 1,
+}
+
+/// The HMAC state of one vhe after the fixed part of the message
+/// (version, type, [lladdr], vhid, addresses); per packet only the counter
+/// is added.
+pub fn hmac_prefix(
+    key: &Key,
+    vhid: u8,
+    lladdr: Option<&[u8; 6]>,
+    v4: &[[u8; 4]],
+    v6: &[[u8; 16]],
+    ctx: HmacContext,
+) -> HmacSha1 {
+    let mut h = HmacSha1::new(key.as_bytes());
+    h.update(&[CARP_VERSION, CARP_ADVERTISEMENT]);
+    if let Some(mac) = lladdr {
+        h.update(mac);
+    }
+    h.update(&[vhid]);
+    for_each_sorted(v4, |a| {
+        if *a != [0; 4] && *a != [0xff; 4] {
+            h.update(a);
+        }
+    });
+    for_each_sorted(v6, |a| {
+        if *a == [0; 16] || *a == [0xff; 16] {
+            return;
+        }
+        if is_v6_linklocal(a) {
+            if ctx == HmacContext::Orig {
+                let mut z = *a;
+                z[2] = 0;
+                z[3] = 0;
+                h.update(&z);
+            }
+        } else {
+            h.update(a);
+        }
+    });
+    h
+}
+
+/// Finishes an HMAC prefix with the counter.
+pub fn hmac_finish(prefix: &HmacSha1, counter: &[u8; 8]) -> [u8; 20] {
+    let mut h = prefix.clone();
+    h.update(counter);
+    h.finish()
+}
+
+/// One virtual host entry: an independent CARP instance.
+#[derive(Clone, Debug)]
+pub struct Vhe {
+    /// Virtual host ID.
+    pub vhid: u8,
+    /// Configured advertisement skew.
+    pub advskew: u8,
+    /// Current state.
+    pub state: State,
+    cookie: [u8; 8],
+    ad_at: Option<Time>,
+    down_at: [Option<Time>; 2],
+    hmac: [HmacSha1; 2],
+    delayed_arp: u8,
+}
+
+impl Vhe {
+    fn new(vhid: u8, advskew: u8, cookie: [u8; 8]) -> Self {
+        let h = HmacSha1::new(&[]);
+        Self {
+            vhid,
+            advskew,
+            state: State::Init,
+            cookie,
+            ad_at: None,
+            down_at: [None, None],
+            hmac: [h.clone(), h],
+            delayed_arp: 0,
+        }
+    }
+
+    /// The replay cookie this entry sends in the counter field.
+    pub fn cookie(&self) -> [u8; 8] {
+        self.cookie
+    }
+}
+
+/// The host's part of a carp device's operating conditions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Link {
+    /// The device is administratively up.
+    pub up: bool,
+    /// The carpdev is up and has carrier.
+    pub carpdev_up: bool,
+}
+
+fn splitmix(seed: &mut u64) -> [u8; 8] {
+    *seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *seed;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    // Never all zero: a zero cookie would match hand-made packets.
+    (z | 1).to_be_bytes()
+}
+
+/// Counts consecutive send failures; demote after 3 × entries of them and
+/// undo it after as many successes (OpenBSD's snderrors).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendErrors {
+    count: u32,
+    demoted: bool,
+}
+
+impl SendErrors {
+    /// Records one send; returns +1 or -1 when the demotion changes.
+    pub fn record(&mut self, ok: bool, entries: usize) -> i8 {
+        let limit = 3 * core::cmp::max(entries, 1) as u32;
+        if ok == self.demoted {
+            // A streak that may end the current condition.
+            self.count += 1;
+            if self.count >= limit {
+                self.count = 0;
+                self.demoted = !self.demoted;
+                return if self.demoted { 1 } else { -1 };
+            }
+        } else {
+            self.count = 0;
+        }
+        0
+    }
+}
+
+/// The CARP state of one carp device: its configuration, its virtual host
+/// entries and their timers.
+///
+/// # Invariants
+///
+/// `vhes[..cfg.count()]` are the entries of `cfg.nodes` in vhid order, and
+/// the others are unused (INIT, no timers).
+#[derive(Clone, Debug)]
+pub struct Carp {
+    cfg: Config,
+    vhes: [Vhe; MAX_NODES],
+    link: Link,
+    has_v4: bool,
+    has_v6: bool,
+    demote: u8,
+    seed: u64,
+    arp_key: ArpHashKey,
+}
+
+impl Carp {
+    /// A device with `cfg`, stopped. `seed` must be random: it gives the
+    /// replay cookies that detect our own looped-back advertisements.
+    pub fn new(cfg: Config, seed: u64) -> Self {
+        let mut s = Self {
+            cfg: Config::default(),
+            vhes: core::array::from_fn(|_| Vhe::new(0, 0, [0; 8])),
+            link: Link::default(),
+            has_v4: false,
+            has_v6: false,
+            demote: 0,
+            seed,
+            arp_key: ArpHashKey::default(),
+        };
+        s.install(cfg);
+        s
+    }
+
+    fn install(&mut self, cfg: Config) {
+        let mut seed = self.seed;
+        for (i, v) in self.vhes.iter_mut().enumerate() {
+            *v = match cfg.nodes.and_then(|n| n.as_slice().get(i).copied()) {
+                Some(n) => Vhe::new(n.vhid, n.advskew, splitmix(&mut seed)),
+                None => Vhe::new(0, 0, [0; 8]),
+            };
+        }
+        self.seed = seed;
+        self.arp_key = ArpHashKey::new(cfg.key.as_bytes());
+        // INVARIANT: entries rebuilt from `cfg.nodes`.
+        self.cfg = cfg;
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The virtual host entries in vhid order.
+    pub fn vhes(&self) -> &[Vhe] {
+        self.vhes.get(..self.cfg.count()).unwrap_or(&[])
+    }
+
+    /// Index of the entry with `vhid`.
+    pub fn find(&self, vhid: u8) -> Option<usize> {
+        self.vhes().iter().position(|v| v.vhid == vhid)
+    }
+
+    /// The group demotion counter currently advertised.
+    pub fn demote(&self) -> u8 {
+        self.demote
+    }
+
+    /// Whether CARP runs: up, carpdev up, an address and a vhid.
+    pub fn running(&self) -> bool {
+        self.link.up && self.link.carpdev_up && (self.has_v4 || self.has_v6) && self.cfg.count() > 0
+    }
+
+    /// The device's summary state: MASTER if any entry is MASTER, else
+    /// BACKUP if any is BACKUP, else INIT. Carrier is up iff MASTER.
+    pub fn link_state(&self) -> State {
+        self.vhes()
+            .iter()
+            .map(|v| v.state)
+            .max_by_key(|s| *s as u8)
+            .unwrap_or(State::Init)
+    }
+
+    /// The leader's state (decides ARP/NDP answers outside ARP balancing).
+    pub fn leader_state(&self) -> State {
+        self.vhes().first().map(|v| v.state).unwrap_or(State::Init)
+    }
+
+    /// The load-sharing mask: bit `i` set iff we are MASTER of entry `i`.
+    pub fn lsmask(&self) -> u32 {
+        self.vhes()
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.state == State::Master)
+            .fold(0, |m, (i, _)| m | (1u32 << i))
+    }
+
+    /// The key of the ARP-balancing hash.
+    pub fn arp_key(&self) -> &ArpHashKey {
+        &self.arp_key
+    }
+
+    /// The device's shared MAC address.
+    pub fn mac(&self) -> [u8; 6] {
+        match self.cfg.nodes {
+            Some(n) => carp_balance::shared_mac(self.cfg.balancing, n.leader().vhid),
+            None => [0; 6],
+        }
+    }
+
+    /// The skew an entry advertises: 240 while the group is demoted (the
+    /// carp(4) group failover), otherwise its own.
+    pub fn effective_skew(&self, advskew: u8) -> u8 {
+        if self.demote > 0 && advskew < DEMOTED_ADVSKEW {
+            DEMOTED_ADVSKEW
+        } else {
+            advskew
+        }
+    }
+
+    fn set_state(&mut self, i: usize, new: State, reason: Reason, sink: &mut impl FnMut(Action)) {
+        let Some(v) = self.vhes.get_mut(i) else {
+            return;
+        };
+        let old = v.state;
+        if old == new {
+            return;
+        }
+        v.state = new;
+        sink(Action::State {
+            vhe: i,
+            vhid: v.vhid,
+            old,
+            new,
+            reason,
+        });
+    }
+
+    /// Builds the advertisement of entry `i` (`bowout`: advbase and advskew
+    /// 255, telling backups to take over now).
+    pub fn advert(&self, i: usize, bowout: bool) -> Option<[u8; HDR_LEN]> {
+        let v = self.vhes().get(i)?;
+        let (advbase, advskew) = if bowout {
+            (255, 255)
+        } else {
+            (self.cfg.advbase, self.effective_skew(v.advskew))
+        };
+        let hmac = hmac_finish(&v.hmac[HmacContext::NoV6Ll as usize], &v.cookie);
+        Some(
+            Header {
+                version: CARP_VERSION,
+                typ: CARP_ADVERTISEMENT,
+                vhid: v.vhid,
+                advskew,
+                authlen: AUTHLEN,
+                demote: self.demote,
+                advbase,
+                cksum: 0,
+                counter: v.cookie,
+                hmac,
+            }
+            .encode(),
+        )
+    }
+
+    fn send(&self, i: usize, bowout: bool, sink: &mut impl FnMut(Action)) {
+        if let Some(packet) = self.advert(i, bowout) {
+            sink(Action::Send {
+                vhe: i,
+                packet,
+                v4: self.has_v4,
+                v6: self.has_v6,
+            });
+        }
+    }
+
+    /// Arms the timers of entry `i` for its state (OpenBSD's `carp_setrun`).
+    fn setrun(&mut self, now: Time, i: usize, sink: &mut impl FnMut(Action)) {
+        if !self.running() {
+            return;
+        }
+        let advbase = self.cfg.advbase;
+        let (has_v4, has_v6) = (self.has_v4, self.has_v6);
+        let Some(state) = self.vhes.get(i).map(|v| v.state) else {
+            return;
+        };
+        if state == State::Init {
+            self.set_state(i, State::Backup, Reason::Start, sink);
+        }
+        let Some(skew) = self.vhes.get(i).map(|v| self.effective_skew(v.advskew)) else {
+            return;
+        };
+        let Some(v) = self.vhes.get_mut(i) else {
+            return;
+        };
+        match v.state {
+            State::Backup => {
+                v.ad_at = None;
+                v.delayed_arp = 0;
+                let md = now + master_down_interval(advbase, skew);
+                v.down_at = [has_v4.then_some(md), has_v6.then_some(md)];
+            }
+            State::Master => {
+                v.down_at = [None, None];
+                if v.ad_at.is_none() {
+                    v.ad_at = Some(now + adv_interval(advbase, skew));
+                }
+            }
+            State::Init => {}
+        }
+    }
+
+    fn stop_all(&mut self, sink: &mut impl FnMut(Action)) {
+        for i in 0..self.cfg.count() {
+            if let Some(v) = self.vhes.get_mut(i) {
+                v.ad_at = None;
+                v.down_at = [None, None];
+                v.delayed_arp = 0;
+            }
+            self.set_state(i, State::Init, Reason::Stopped, sink);
+        }
+    }
+
+    fn restart_all(&mut self, now: Time, reason: Reason, sink: &mut impl FnMut(Action)) {
+        for i in 0..self.cfg.count() {
+            if let Some(v) = self.vhes.get_mut(i) {
+                v.ad_at = None;
+                v.down_at = [None, None];
+                v.delayed_arp = 0;
+            }
+            let r = if self.running() {
+                reason
+            } else {
+                Reason::Stopped
+            };
+            self.set_state(i, State::Init, r, sink);
+            self.setrun(now, i, sink);
+        }
+    }
+
+    /// BACKUP to MASTER (OpenBSD's `carp_master_down`).
+    fn become_master(
+        &mut self,
+        now: Time,
+        i: usize,
+        reason: Reason,
+        sink: &mut impl FnMut(Action),
+    ) {
+        if self.vhes.get(i).map(|v| v.state) != Some(State::Backup) {
+            return;
+        }
+        self.set_state(i, State::Master, reason, sink);
+        self.send(i, false, sink);
+        if self.cfg.balancing == Balancing::None && i == 0 {
+            if self.has_v4 {
+                sink(Action::GratuitousArp);
+            }
+            if self.has_v6 {
+                sink(Action::UnsolicitedNa);
+            }
+            if let Some(v) = self.vhes.get_mut(0) {
+                v.delayed_arp = 2;
+            }
+        }
+        if let Some(v) = self.vhes.get_mut(i) {
+            v.ad_at = None;
+        }
+        self.setrun(now, i, sink);
+    }
+
+    /// Replaces the configuration (already validated by [`Config::apply`])
+    /// and restarts every entry. Addresses must be given again with
+    /// [`Carp::set_addresses`] when the nodes or the key changed.
+    pub fn set_config(&mut self, now: Time, cfg: Config, sink: &mut impl FnMut(Action)) {
+        self.stop_all(sink);
+        self.install(cfg);
+        self.restart_all(now, Reason::Restart, sink);
+    }
+
+    /// Sets the device's addresses (and a custom lladdr, which OpenBSD puts
+    /// in the leader's HMAC), rebuilds the HMAC contexts and restarts every
+    /// entry, as OpenBSD does when an address is added.
+    pub fn set_addresses(
+        &mut self,
+        now: Time,
+        v4: &[[u8; 4]],
+        v6: &[[u8; 16]],
+        custom_lladdr: Option<&[u8; 6]>,
+        sink: &mut impl FnMut(Action),
+    ) {
+        let key = self.cfg.key;
+        for (i, v) in self.vhes.iter_mut().enumerate().take(self.cfg.count()) {
+            let ll = if i == 0 { custom_lladdr } else { None };
+            v.hmac = [
+                hmac_prefix(&key, v.vhid, ll, v4, v6, HmacContext::Orig),
+                hmac_prefix(&key, v.vhid, ll, v4, v6, HmacContext::NoV6Ll),
+            ];
+        }
+        self.has_v4 = !v4.is_empty();
+        self.has_v6 = !v6.is_empty();
+        self.restart_all(now, Reason::Restart, sink);
+    }
+
+    /// Admin state and carpdev state changed. Going admin down while running
+    /// sends the bow-out advertisement for every MASTER entry first.
+    pub fn set_link(&mut self, now: Time, link: Link, sink: &mut impl FnMut(Action)) {
+        if link == self.link {
+            return;
+        }
+        let was_running = self.running();
+        if was_running && !link.up && link.carpdev_up {
+            for i in 0..self.cfg.count() {
+                if self.vhes.get(i).map(|v| v.state) == Some(State::Master) {
+                    self.send(i, true, sink);
+                }
+            }
+        }
+        self.link = link;
+        if !self.running() {
+            self.stop_all(sink);
+        } else if !was_running {
+            for i in 0..self.cfg.count() {
+                self.setrun(now, i, sink);
+            }
+        }
+    }
+
+    /// The group demotion counter changed. When it rises, MASTER entries
+    /// advertise at once so peers take over without waiting.
+    pub fn set_demote(&mut self, now: Time, demote: u8, sink: &mut impl FnMut(Action)) {
+        let rose = demote > self.demote;
+        self.demote = demote;
+        if !rose || !self.running() {
+            return;
+        }
+        for i in 0..self.cfg.count() {
+            if self.vhes.get(i).map(|v| v.state) == Some(State::Master) {
+                self.send(i, false, sink);
+                if let Some(v) = self.vhes.get_mut(i) {
+                    v.ad_at = None;
+                }
+                self.setrun(now, i, sink);
+            }
+        }
+    }
+
+    /// Forces every entry to MASTER or BACKUP (`carpctl carp0 state ...`).
+    /// Ignored while not running, like OpenBSD.
+    pub fn force_state(&mut self, now: Time, state: State, sink: &mut impl FnMut(Action)) {
+        if !self.running() {
+            return;
+        }
+        for i in 0..self.cfg.count() {
+            match state {
+                State::Master => self.become_master(now, i, Reason::User, sink),
+                State::Backup => {
+                    if let Some(v) = self.vhes.get_mut(i) {
+                        v.ad_at = None;
+                    }
+                    self.set_state(i, State::Backup, Reason::User, sink);
+                    self.setrun(now, i, sink);
+                }
+                State::Init => {}
+            }
+        }
+    }
+
+    /// The earliest timer deadline, if any.
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.vhes()
+            .iter()
+            .flat_map(|v| [v.ad_at, v.down_at[0], v.down_at[1]])
+            .flatten()
+            .min()
+    }
+
+    /// Runs every timer that expired at `now`.
+    pub fn on_timer(&mut self, now: Time, sink: &mut impl FnMut(Action)) {
+        for i in 0..self.cfg.count() {
+            let Some(v) = self.vhes.get(i) else {
+                continue;
+            };
+            let down = v.down_at.iter().flatten().any(|t| *t <= now);
+            let ad = v.ad_at.is_some_and(|t| t <= now);
+            if down && v.state == State::Backup {
+                if let Some(v) = self.vhes.get_mut(i) {
+                    v.down_at = [None, None];
+                }
+                self.become_master(now, i, Reason::MasterDown, sink);
+            } else if ad && v.state == State::Master {
+                self.send(i, false, sink);
+                let advbase = self.cfg.advbase;
+                let skew = self.effective_skew(v.advskew);
+                let mut garp = false;
+                if let Some(v) = self.vhes.get_mut(i) {
+                    v.ad_at = Some(now + adv_interval(advbase, skew));
+                    if v.delayed_arp > 0 {
+                        v.delayed_arp -= 1;
+                        garp = v.delayed_arp == 0;
+                    }
+                }
+                if garp && self.has_v4 {
+                    sink(Action::GratuitousArp);
+                }
+            }
+        }
+    }
+
+    /// Authenticates an advertisement for this device and runs the state
+    /// machine on it. `hdr` passed [`Header::parse`]; the caller found this
+    /// device by `hdr.vhid`.
+    pub fn input(
+        &mut self,
+        now: Time,
+        fam: Family,
+        hdr: &Header,
+        preempt: bool,
+        sink: &mut impl FnMut(Action),
+    ) -> Result<(), RxError> {
+        let i = self.find(hdr.vhid).ok_or(RxError::BadVhid(hdr.vhid))?;
+        if !self.running() {
+            return Err(RxError::BadVhid(hdr.vhid));
+        }
+        if hdr.version != CARP_VERSION {
+            return Err(RxError::BadVer(hdr.version));
+        }
+        let v = self.vhes.get(i).ok_or(RxError::BadVhid(hdr.vhid))?;
+        let ok = v
+            .hmac
+            .iter()
+            .any(|ctx| carp_sha1::ct_eq(&hmac_finish(ctx, &hdr.counter), &hdr.hmac));
+        if !ok {
+            return Err(RxError::BadAuth);
+        }
+        if hdr.counter == v.cookie {
+            return Err(RxError::Loop);
+        }
+        let mine = speed(self.cfg.advbase, self.effective_skew(v.advskew));
+        let theirs = speed(hdr.advbase, hdr.advskew);
+        let (md, td) = (self.demote, hdr.demote);
+        match v.state {
+            State::Init => {}
+            State::Master => {
+                if (theirs <= mine && td <= md) || td < md {
+                    if let Some(v) = self.vhes.get_mut(i) {
+                        v.ad_at = None;
+                    }
+                    self.set_state(i, State::Backup, Reason::BetterMaster, sink);
+                    self.setrun(now, i, sink);
+                }
+            }
+            State::Backup => {
+                let my_skew = u32::from(self.effective_skew(v.advskew));
+                if preempt && mine < theirs && td >= md {
+                    self.become_master(now, i, Reason::Preempt, sink);
+                } else if td > md {
+                    self.become_master(now, i, Reason::MasterDemoted, sink);
+                } else if self.cfg.advbase != 0
+                    && 3 * u32::from(self.cfg.advbase) * 256 + my_skew < theirs
+                {
+                    self.become_master(now, i, Reason::MasterTooSlow, sink);
+                } else {
+                    let skew = self.effective_skew(v.advskew);
+                    let t = now + master_down_interval(self.cfg.advbase, skew);
+                    if let Some(v) = self.vhes.get_mut(i) {
+                        if let Some(slot) = v.down_at.get_mut(fam as usize) {
+                            *slot = Some(t);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

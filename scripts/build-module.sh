@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Build carp.ko against our kernel (variant base|debug), warnings as errors.
+#   build-module.sh [base|debug]      build
+#   build-module.sh lint [variant]    clippy build (CLIPPY=1) + rustfmt check
+#   build-module.sh clean
+# SPDX-License-Identifier: GPL-2.0
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/env.sh"
+mode=build
+case ${1:-} in lint|clean) mode=$1; shift;; esac
+variant=${1:-${KVARIANT:-base}}
+
+kmake() {
+	make -C "$kdir" M="$top" "${KMAKE_FLAGS[@]}" W=1 KCFLAGS=-Werror \
+		KRUSTFLAGS=-Dwarnings "$@"
+}
+if [ "$mode" = clean ]; then
+	rm -f "$top"/{*.o,*.ko,*.mod,*.mod.c,*.mod.o,.*.cmd,*.d,modules.order,Module.symvers,carp_bindings_generated.rs}
+	rm -rf "$top"/.tmp_versions
+	exit 0
+fi
+kdir=$("$here/build-kernel.sh" "$variant")
+case $mode in
+build)
+	kmake modules
+	echo "build-module: $top/carp.ko ($variant kernel)" >&2
+	;;
+lint)
+	# Clippy needs a full rebuild of the crate to run its lints.
+	touch "$top/carp.rs"
+	kmake CLIPPY=1 modules
+	"$here/rustfmt-check.sh"
+	;;
+esac

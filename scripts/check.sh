@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The test suite. `check.sh all` is `make check`: host tests, fuzzing,
+# lints, module build, and the VM tests on the $KVARIANT kernel (debug for
+# make check). Its last line is "N passed, N failed[, N skipped]" and it
+# exits non-zero on any failure.
+#   check.sh host | lint | fuzz | vm [TEST...] | all
+# SPDX-License-Identifier: GPL-2.0
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/env.sh"
+variant=${KVARIANT:-base}
+logdir=${CARP_LOG_DIR:-$CACHE_ROOT/logs}
+mkdir -p "$logdir"
+passed=0 failed=0 skipped=0
+
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# step NAME COMMAND...: one pass/fail entry, log kept on failure.
+step() {
+	local name=$1; shift
+	local log=$logdir/$name.log
+	if "$@" >"$log" 2>&1; then
+		pass "$name"
+	else
+		fail "$name (log: $log)"
+		tail -40 "$log" | sed 's/^/    /'
+	fi
+}
+
+host_tests() {
+	local log=$logdir/host-test.log
+	echo "== host tests (cargo test)"
+	(cd "$top/tools" && cargo test --workspace --release 2>&1) | tee "$log" |
+		grep -E '^test result|FAILED|panicked' | sed 's/^/    /'
+	local p f
+	p=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+	f=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+	if ! grep -q '^test result' "$log" || grep -q '^error' "$log"; then
+		fail "host tests did not build or run (log: $log)"
+		tail -30 "$log" | sed 's/^/    /'
+	fi
+	passed=$((passed + p)); failed=$((failed + f))
+	echo "    host tests: $p passed, $f failed"
+}
+
+lints() {
+	echo "== lints"
+	step module-build "$here/build-module.sh" "$variant"
+	step module-clippy "$here/build-module.sh" lint "$variant"
+	step tools-clippy bash -c "cd '$top/tools' && cargo clippy --workspace --all-targets -- -D warnings"
+	step rustfmt "$here/rustfmt-check.sh"
+}
+
+fuzz() {
+	echo "== fuzz (brief)"
+	step fuzz-decoder "$here/fuzz.sh" "${CARP_FUZZ_SECONDS:-20}"
+}
+
+vm_tests() {
+	echo "== VM tests ($variant kernel)"
+	local log=$logdir/vm-$variant.log
+	CARP_VM_LOG=$log "$here/vm-test.sh" "$@" >/dev/null 2>&1
+	local rc=$?
+	grep -E '^(not )?ok |^# test .* took' "$log" | sed 's/^/    /'
+	grep -E '^#   ' "$log" | head -100
+	local p f
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	passed=$((passed + p)); failed=$((failed + f))
+	if ! grep -q '^# vm-run done' "$log"; then
+		fail "VM run did not complete (exit $rc, log: $log)"
+		tail -40 "$log" | sed 's/^/    /'
+	fi
+}
+
+what=${1:-all}; shift || true
+case $what in
+host) host_tests ;;
+lint) lints ;;
+fuzz) fuzz ;;
+vm) vm_tests "$@" ;;
+all)
+	start=$(date +%s)
+	host_tests
+	fuzz
+	lints
+	vm_tests "$@"
+	echo "== done in $(( $(date +%s) - start )) s"
+	;;
+*) echo "usage: $0 host|lint|fuzz|vm [TEST...]|all" >&2; exit 2 ;;
+esac
+
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

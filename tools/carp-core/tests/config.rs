@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Configuration validation: every rule and its message.
+
+use carp_core::carp_balance::*;
+use carp_core::carp_proto::*;
+
+fn apply(u: ConfigUpdate<'_>) -> Result<Config, ConfigError> {
+    Config::default().apply(&u)
+}
+
+fn err(u: ConfigUpdate<'_>) -> ConfigError {
+    apply(u).unwrap_err()
+}
+
+#[test]
+fn vhid_range() {
+    assert_eq!(
+        err(ConfigUpdate {
+            vhid: Some(0),
+            ..Default::default()
+        })
+        .attr,
+        ConfigAttr::Vhid
+    );
+    assert_eq!(
+        err(ConfigUpdate {
+            vhid: Some(256),
+            ..Default::default()
+        })
+        .message,
+        "vhid must be 1..255"
+    );
+    for v in [1, 128, 255] {
+        let c = apply(ConfigUpdate {
+            vhid: Some(v),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.nodes.unwrap().leader().vhid as u32, v);
+    }
+}
+
+#[test]
+fn advskew_and_advbase_ranges() {
+    let e = err(ConfigUpdate {
+        vhid: Some(1),
+        advskew: Some(255),
+        ..Default::default()
+    });
+    assert_eq!(
+        (e.attr, e.message),
+        (ConfigAttr::Advskew, "advskew must be 0..254")
+    );
+    let e = err(ConfigUpdate {
+        advskew: Some(5),
+        ..Default::default()
+    });
+    assert_eq!(e.message, "advskew needs a vhid");
+    let e = err(ConfigUpdate {
+        advbase: Some(255),
+        ..Default::default()
+    });
+    assert_eq!(
+        (e.attr, e.message),
+        (ConfigAttr::Advbase, "advbase must be 0..254")
+    );
+    let c = apply(ConfigUpdate {
+        vhid: Some(3),
+        advskew: Some(254),
+        advbase: Some(0),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(c.advbase, 0);
+    assert_eq!(c.nodes.unwrap().leader().advskew, 254);
+}
+
+#[test]
+fn vhid_keeps_advskew_and_advskew_keeps_vhid() {
+    let c = apply(ConfigUpdate {
+        vhid: Some(3),
+        advskew: Some(100),
+        ..Default::default()
+    })
+    .unwrap();
+    let c2 = c
+        .apply(&ConfigUpdate {
+            vhid: Some(9),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        c2.nodes.unwrap().leader(),
+        Node {
+            vhid: 9,
+            advskew: 100
+        }
+    );
+    let c3 = c2
+        .apply(&ConfigUpdate {
+            advskew: Some(7),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        c3.nodes.unwrap().leader(),
+        Node {
+            vhid: 9,
+            advskew: 7
+        }
+    );
+}
+
+#[test]
+fn carpnodes_rules() {
+    let pairs: Vec<(u32, u32)> = (1..=33).map(|v| (v, 0)).collect();
+    assert_eq!(
+        err(ConfigUpdate {
+            carpnodes: Some(&pairs),
+            ..Default::default()
+        })
+        .message,
+        "too many carpnodes (at most 32)"
+    );
+    let ok = apply(ConfigUpdate {
+        carpnodes: Some(&pairs[..32]),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(ok.count(), 32);
+    assert_eq!(
+        err(ConfigUpdate {
+            carpnodes: Some(&[(1, 0), (1, 5)]),
+            ..Default::default()
+        })
+        .message,
+        "duplicate vhid in carpnodes"
+    );
+    assert_eq!(
+        err(ConfigUpdate {
+            carpnodes: Some(&[(1, 255)]),
+            ..Default::default()
+        })
+        .message,
+        "carpnodes advskew must be 0..254"
+    );
+    assert_eq!(
+        err(ConfigUpdate {
+            carpnodes: Some(&[(0, 1)]),
+            ..Default::default()
+        })
+        .message,
+        "carpnodes vhid must be 1..255"
+    );
+    assert_eq!(
+        err(ConfigUpdate {
+            carpnodes: Some(&[]),
+            ..Default::default()
+        })
+        .message,
+        "carpnodes list is empty"
+    );
+    let e = err(ConfigUpdate {
+        vhid: Some(1),
+        carpnodes: Some(&[(2, 0)]),
+        ..Default::default()
+    });
+    assert_eq!(e.attr, ConfigAttr::Carpnodes);
+}
+
+#[test]
+fn carpnodes_sorted_and_default_balancing() {
+    let c = apply(ConfigUpdate {
+        carpnodes: Some(&[(6, 100), (3, 0), (4, 0)]),
+        ..Default::default()
+    })
+    .unwrap();
+    let v: Vec<u8> = c.nodes.unwrap().as_slice().iter().map(|n| n.vhid).collect();
+    assert_eq!(v, [3, 4, 6]);
+    assert_eq!(
+        c.nodes.unwrap().leader(),
+        Node {
+            vhid: 3,
+            advskew: 0
+        }
+    );
+    assert_eq!(
+        c.balancing,
+        Balancing::Ip,
+        "several nodes default to ip balancing"
+    );
+    let c = apply(ConfigUpdate {
+        carpnodes: Some(&[(1, 0), (2, 0)]),
+        balancing: Some(4),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(c.balancing, Balancing::Arp);
+}
+
+#[test]
+fn balancing_rules() {
+    let e = err(ConfigUpdate {
+        carpnodes: Some(&[(1, 0), (2, 0)]),
+        balancing: Some(9),
+        ..Default::default()
+    });
+    assert_eq!(e.attr, ConfigAttr::Balancing);
+    assert!(e.message.starts_with("unknown balancing mode"));
+    let e = err(ConfigUpdate {
+        vhid: Some(1),
+        balancing: Some(1),
+        ..Default::default()
+    });
+    assert_eq!(e.message, "balancing needs at least two carpnodes");
+    for m in BALANCING_MODES {
+        assert_eq!(Balancing::from_name(m.name()), Some(m));
+        assert_eq!(Balancing::from_u32(m as u32), Some(m));
+    }
+    assert_eq!(
+        Balancing::from_name("IP-Stealth"),
+        Some(Balancing::IpStealth)
+    );
+    assert_eq!(Balancing::from_name("bogus"), None);
+}
+
+#[test]
+fn pass_and_peer() {
+    let e = err(ConfigUpdate {
+        pass: Some(b"this pass is far too long"),
+        ..Default::default()
+    });
+    assert_eq!(e.attr, ConfigAttr::Pass);
+    let c = apply(ConfigUpdate {
+        pass: Some(b"secret"),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(c.key.as_bytes(), b"secret");
+    let e = err(ConfigUpdate {
+        peer: Some(Some([224, 0, 0, 18])),
+        ..Default::default()
+    });
+    assert_eq!(e.attr, ConfigAttr::Peer);
+    let c = apply(ConfigUpdate {
+        peer: Some(Some([192, 0, 2, 7])),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(c.peer, Some([192, 0, 2, 7]));
+    let c = c
+        .apply(&ConfigUpdate {
+            peer: Some(None),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(c.peer, None);
+}
+
+#[test]
+fn error_leaves_config_unchanged() {
+    let c = apply(ConfigUpdate {
+        vhid: Some(5),
+        pass: Some(b"x"),
+        ..Default::default()
+    })
+    .unwrap();
+    let before = c;
+    // A good field with a bad one: nothing applies.
+    assert!(c
+        .apply(&ConfigUpdate {
+            advbase: Some(3),
+            advskew: Some(300),
+            ..Default::default()
+        })
+        .is_err());
+    assert_eq!(c, before);
+}
+
+#[test]
+fn carpnodes_text() {
+    let n = Carpnodes::parse("3:0,4:0,6:100").unwrap();
+    assert_eq!(n.len(), 3);
+    assert_eq!(
+        Carpnodes::parse("1:0,2:100").unwrap().leader(),
+        Node {
+            vhid: 1,
+            advskew: 0
+        }
+    );
+    assert_eq!(Carpnodes::parse("1"), Err(NodesError::Syntax));
+    assert_eq!(Carpnodes::parse("1:x"), Err(NodesError::Syntax));
+    assert_eq!(Carpnodes::parse(""), Err(NodesError::Syntax));
+    assert_eq!(Carpnodes::parse("1:0,1:1"), Err(NodesError::Duplicate));
+    assert_eq!(Carpnodes::parse("256:0"), Err(NodesError::BadVhid));
+    assert_eq!(Carpnodes::parse(" 2 : 5 , 1:0 ").unwrap().leader().vhid, 1);
+    let a = Carpnodes::parse("1:0,2:0,3:0").unwrap();
+    let b = Carpnodes::parse("3:0,4:0").unwrap();
+    assert_eq!(a.overlap(&b), Some(3));
+    assert_eq!(a.overlap(&Carpnodes::parse("9:0").unwrap()), None);
+}

@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The state machine, one rule at a time.
+
+use carp_core::carp_proto::*;
+
+const S: u64 = NSEC_PER_SEC;
+
+fn cfg(vhid: u32, advskew: u32, pass: &[u8]) -> Config {
+    Config::default()
+        .apply(&ConfigUpdate {
+            vhid: Some(vhid),
+            advskew: Some(advskew),
+            pass: Some(pass),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+struct Host {
+    carp: Carp,
+    actions: Vec<Action>,
+}
+
+impl Host {
+    fn new(c: Config, seed: u64) -> Self {
+        let mut h = Host {
+            carp: Carp::new(c, seed),
+            actions: vec![],
+        };
+        let mut a = vec![];
+        h.carp
+            .set_addresses(0, &[[192, 0, 2, 1]], &[], None, &mut |x| a.push(x));
+        h.carp.set_link(
+            0,
+            Link {
+                up: true,
+                carpdev_up: true,
+            },
+            &mut |x| a.push(x),
+        );
+        h.actions = a;
+        h
+    }
+    fn take(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.actions)
+    }
+    fn timer(&mut self, now: u64) {
+        let mut a = vec![];
+        self.carp.on_timer(now, &mut |x| a.push(x));
+        self.actions.extend(a);
+    }
+    fn input(&mut self, now: u64, pkt: &[u8; HDR_LEN], preempt: bool) -> Result<(), RxError> {
+        let h = Header::parse(255, pkt)?;
+        let mut a = vec![];
+        let r = self
+            .carp
+            .input(now, Family::V4, &h, preempt, &mut |x| a.push(x));
+        self.actions.extend(a);
+        r
+    }
+    fn state(&self) -> State {
+        self.carp.vhes()[0].state
+    }
+    fn sent(&self) -> Vec<[u8; HDR_LEN]> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send { packet, .. } => Some(*packet),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// An advertisement as another host with the same key would send it.
+fn advert(
+    vhid: u32,
+    advbase: u8,
+    advskew: u8,
+    demote: u8,
+    pass: &[u8],
+    seed: u64,
+) -> [u8; HDR_LEN] {
+    let mut c = cfg(vhid, u32::from(advskew.min(254)), pass);
+    c.advbase = advbase.min(254);
+    let mut h = Host::new(c, seed);
+    h.carp.set_demote(0, demote, &mut |_| {});
+    let mut p = h.carp.advert(0, false).unwrap();
+    // Patch advbase/advskew for bow-out style values and refresh the checksum.
+    if advbase == 255 || advskew == 255 {
+        p = h.carp.advert(0, true).unwrap();
+    }
+    p
+}
+
+#[test]
+fn starts_in_backup_and_times_out_to_master() {
+    let mut h = Host::new(cfg(1, 0, b""), 1);
+    assert_eq!(h.state(), State::Backup);
+    let acts = h.take();
+    assert!(acts.iter().any(|a| matches!(
+        a,
+        Action::State {
+            old: State::Init,
+            new: State::Backup,
+            reason: Reason::Start,
+            ..
+        }
+    )));
+    assert_eq!(h.carp.next_deadline(), Some(3 * S));
+    h.timer(3 * S - 1);
+    assert_eq!(h.state(), State::Backup);
+    h.timer(3 * S);
+    assert_eq!(h.state(), State::Master);
+    let acts = h.take();
+    assert!(acts.iter().any(|a| matches!(
+        a,
+        Action::State {
+            new: State::Master,
+            reason: Reason::MasterDown,
+            ..
+        }
+    )));
+    assert!(acts.iter().any(|a| matches!(
+        a,
+        Action::Send {
+            v4: true,
+            v6: false,
+            ..
+        }
+    )));
+    assert!(acts.contains(&Action::GratuitousArp));
+    assert_eq!(h.carp.next_deadline(), Some(4 * S));
+}
+
+#[test]
+fn intervals() {
+    assert_eq!(adv_interval(1, 0), S);
+    assert_eq!(adv_interval(1, 128), S + S / 2);
+    assert_eq!(adv_interval(0, 0), S / 256);
+    assert_eq!(master_down_interval(1, 0), 3 * S);
+    assert_eq!(master_down_interval(1, 100), 3 * S + 100 * S / 256);
+    assert_eq!(master_down_interval(0, 0), 3 * S / 256);
+    let mut h = Host::new(cfg(1, 100, b""), 1);
+    assert_eq!(h.carp.next_deadline(), Some(3 * S + 100 * S / 256));
+    h.timer(10 * S);
+    assert_eq!(h.carp.next_deadline(), Some(10 * S + S + 100 * S / 256));
+}
+
+#[test]
+fn delayed_second_garp() {
+    let mut h = Host::new(cfg(1, 0, b""), 1);
+    h.timer(3 * S);
+    h.take();
+    h.timer(4 * S);
+    assert!(!h.take().contains(&Action::GratuitousArp));
+    h.timer(5 * S);
+    assert!(
+        h.take().contains(&Action::GratuitousArp),
+        "second round 2 intervals later"
+    );
+    h.timer(6 * S);
+    assert!(!h.take().contains(&Action::GratuitousArp));
+}
+
+#[test]
+fn master_steps_down_for_better_or_equal() {
+    for (theirs, steps_down) in [(0u8, true), (100, true), (101, false)] {
+        let mut h = Host::new(cfg(1, 100, b"pw"), 1);
+        h.timer(10 * S);
+        assert_eq!(h.state(), State::Master);
+        h.input(10 * S, &advert(1, 1, theirs, 0, b"pw", 2), false)
+            .unwrap();
+        assert_eq!(
+            h.state() == State::Backup,
+            steps_down,
+            "their skew {theirs}"
+        );
+    }
+}
+
+#[test]
+fn backup_preempt_rules() {
+    // A slower master: takeover only with preempt.
+    for preempt in [false, true] {
+        let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+        h.input(S, &advert(1, 1, 100, 0, b"pw", 2), preempt)
+            .unwrap();
+        assert_eq!(h.state() == State::Master, preempt);
+    }
+    // Otherwise the master-down timer is re-armed.
+    let mut h = Host::new(cfg(1, 100, b"pw"), 1);
+    h.input(2 * S, &advert(1, 1, 0, 0, b"pw", 2), true).unwrap();
+    assert_eq!(h.state(), State::Backup);
+    assert_eq!(
+        h.carp.next_deadline(),
+        Some(2 * S + master_down_interval(1, 100))
+    );
+}
+
+#[test]
+fn demote_byte() {
+    // A more demoted master is taken over without preempt.
+    let mut h = Host::new(cfg(1, 100, b"pw"), 1);
+    h.input(S, &advert(1, 1, 0, 1, b"pw", 2), false).unwrap();
+    assert_eq!(h.state(), State::Master);
+    // A demoted master steps down for a less demoted one even if slower.
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    h.carp.set_demote(3 * S, 1, &mut |_| {});
+    h.input(4 * S, &advert(1, 1, 200, 0, b"pw", 2), false)
+        .unwrap();
+    assert_eq!(h.state(), State::Backup);
+}
+
+#[test]
+fn demotion_advertises_240_and_sends_at_once() {
+    let mut h = Host::new(cfg(1, 10, b"pw"), 1);
+    h.timer(10 * S);
+    h.take();
+    let mut sent = vec![];
+    h.carp.set_demote(10 * S, 1, &mut |a| sent.push(a));
+    let pkts: Vec<_> = sent
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send { packet, .. } => Some(*packet),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pkts.len(), 1, "advertises immediately");
+    let hdr = Header::parse(255, &pkts[0]).unwrap();
+    assert_eq!((hdr.advskew, hdr.demote), (DEMOTED_ADVSKEW, 1));
+    // Undemoted again: back to its own skew, no extra send.
+    let mut sent = vec![];
+    h.carp.set_demote(11 * S, 0, &mut |a| sent.push(a));
+    assert!(sent.is_empty());
+    assert_eq!(
+        Header::parse(255, &h.carp.advert(0, false).unwrap())
+            .unwrap()
+            .advskew,
+        10
+    );
+}
+
+#[test]
+fn master_too_slow() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    let mut c = cfg(1, 0, b"pw");
+    c.advbase = 5;
+    let other = Host::new(c, 2);
+    let pkt = other.carp.advert(0, false).unwrap();
+    h.input(S, &pkt, false).unwrap();
+    assert_eq!(
+        h.state(),
+        State::Master,
+        "advbase 5 > 3 x advbase 1: will time out anyway"
+    );
+}
+
+#[test]
+fn bowout_on_admin_down() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    h.take();
+    let mut acts = vec![];
+    h.carp.set_link(
+        4 * S,
+        Link {
+            up: false,
+            carpdev_up: true,
+        },
+        &mut |a| acts.push(a),
+    );
+    let pkt = acts
+        .iter()
+        .find_map(|a| match a {
+            Action::Send { packet, .. } => Some(*packet),
+            _ => None,
+        })
+        .expect("bow-out sent");
+    let hdr = Header::parse(255, &pkt).unwrap();
+    assert_eq!((hdr.advbase, hdr.advskew), (255, 255));
+    assert_eq!(h.state(), State::Init);
+    assert_eq!(h.carp.next_deadline(), None);
+    // A backup receiving the bow-out takes over at once.
+    let mut b = Host::new(cfg(1, 100, b"pw"), 3);
+    b.input(4 * S, &pkt, false).unwrap();
+    assert_eq!(b.state(), State::Master);
+}
+
+#[test]
+fn carpdev_down_is_silent_and_restarts_in_backup() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    h.take();
+    let mut acts = vec![];
+    h.carp.set_link(
+        4 * S,
+        Link {
+            up: true,
+            carpdev_up: false,
+        },
+        &mut |a| acts.push(a),
+    );
+    assert!(
+        !acts.iter().any(|a| matches!(a, Action::Send { .. })),
+        "no bow-out on carpdev loss"
+    );
+    assert_eq!(h.state(), State::Init);
+    h.carp.set_link(
+        5 * S,
+        Link {
+            up: true,
+            carpdev_up: true,
+        },
+        &mut |_| {},
+    );
+    assert_eq!(h.state(), State::Backup);
+}
+
+#[test]
+fn auth_and_loop() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    assert_eq!(
+        h.input(S, &advert(1, 1, 0, 0, b"wrong", 2), false),
+        Err(RxError::BadAuth)
+    );
+    // Our own advertisement looped back.
+    let own = h.carp.advert(0, false).unwrap();
+    assert_eq!(h.input(S, &own, false), Err(RxError::Loop));
+    assert_eq!(
+        h.input(S, &advert(9, 1, 0, 0, b"pw", 2), false),
+        Err(RxError::BadVhid(9))
+    );
+    let mut v3 = Header::parse(255, &advert(1, 1, 0, 0, b"pw", 2)).unwrap();
+    v3.version = 3;
+    assert_eq!(h.input(S, &v3.encode(), false), Err(RxError::BadVer(3)));
+    assert_eq!(h.state(), State::Backup, "no bad packet changed state");
+    assert_eq!(
+        h.carp.next_deadline(),
+        Some(3 * S),
+        "nor re-armed the timer"
+    );
+}
+
+#[test]
+fn hmac_contexts_accept_either_linklocal_policy() {
+    // A peer that includes its link-local address in the HMAC (FreeBSD, old
+    // OpenBSD) is accepted as well as one that omits it.
+    let ll = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let g = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let key = Key::new(b"pw").unwrap();
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.carp.set_addresses(0, &[], &[g, ll], None, &mut |_| {});
+    for ctx in [HmacContext::Orig, HmacContext::NoV6Ll] {
+        let counter = [9; 8];
+        let hmac = hmac_finish(&hmac_prefix(&key, 1, None, &[], &[ll, g], ctx), &counter);
+        let hdr = Header {
+            version: 2,
+            typ: 1,
+            vhid: 1,
+            advskew: 0,
+            authlen: 7,
+            demote: 0,
+            advbase: 1,
+            cksum: 0,
+            counter,
+            hmac,
+        };
+        assert_eq!(h.input(S, &hdr.encode(), false), Ok(()), "{ctx:?}");
+    }
+}
+
+#[test]
+fn forced_states() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.carp.force_state(S, State::Master, &mut |_| {});
+    assert_eq!(h.state(), State::Master);
+    h.carp.force_state(2 * S, State::Backup, &mut |_| {});
+    assert_eq!(h.state(), State::Backup);
+    assert_eq!(h.carp.next_deadline(), Some(2 * S + 3 * S));
+    // Not running: ignored.
+    h.carp.set_link(
+        3 * S,
+        Link {
+            up: false,
+            carpdev_up: true,
+        },
+        &mut |_| {},
+    );
+    h.carp.force_state(3 * S, State::Master, &mut |_| {});
+    assert_eq!(h.state(), State::Init);
+}
+
+#[test]
+fn address_change_restarts() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    assert_eq!(h.state(), State::Master);
+    h.carp.set_addresses(
+        4 * S,
+        &[[192, 0, 2, 1], [192, 0, 2, 2]],
+        &[],
+        None,
+        &mut |_| {},
+    );
+    assert_eq!(h.state(), State::Backup);
+    h.carp.set_addresses(5 * S, &[], &[], None, &mut |_| {});
+    assert_eq!(h.state(), State::Init, "no address: not running");
+    assert!(!h.carp.running());
+}
+
+#[test]
+fn dual_stack_timers_per_family() {
+    let g = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let mut h = Host::new(cfg(1, 100, b"pw"), 1);
+    h.carp
+        .set_addresses(0, &[[192, 0, 2, 1]], &[g], None, &mut |_| {});
+    let mut peer = Host::new(cfg(1, 0, b"pw"), 2);
+    peer.carp
+        .set_addresses(0, &[[192, 0, 2, 1]], &[g], None, &mut |_| {});
+    let pkt = peer.carp.advert(0, false).unwrap();
+    // Only IPv4 advertisements arrive: the IPv6 master-down timer fires.
+    for t in 1..4 {
+        h.input(t * S, &pkt, false).unwrap();
+    }
+    h.timer(4 * S);
+    assert_eq!(h.state(), State::Master);
+}
+
+#[test]
+fn balancing_lsmask() {
+    let c = Config::default()
+        .apply(&ConfigUpdate {
+            carpnodes: Some(&[(1, 0), (2, 100)]),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut h = Host::new(c, 1);
+    assert_eq!(h.carp.lsmask(), 0);
+    h.timer(3 * S);
+    assert_eq!(h.carp.lsmask(), 0b01, "vhid 1 (skew 0) times out first");
+    let acts = h.take();
+    assert!(
+        !acts.contains(&Action::GratuitousArp),
+        "no gratuitous ARP when balancing"
+    );
+    h.timer(3 * S + 100 * S / 256);
+    assert_eq!(h.carp.lsmask(), 0b11);
+    assert_eq!(h.carp.link_state(), State::Master);
+    assert_eq!(
+        h.carp.mac(),
+        [1, 0, 0x5e, 0, 1, 1],
+        "ip mode: multicast MAC"
+    );
+}
+
+#[test]
+fn sends_have_right_fields() {
+    let mut h = Host::new(cfg(42, 7, b"pw"), 1);
+    h.timer(10 * S);
+    let p = h.sent()[0];
+    let hdr = Header::parse(255, &p).unwrap();
+    assert_eq!(
+        (
+            hdr.version,
+            hdr.typ,
+            hdr.vhid,
+            hdr.advskew,
+            hdr.authlen,
+            hdr.advbase
+        ),
+        (2, 1, 42, 7, 7, 1)
+    );
+    assert_eq!(hdr.counter, h.carp.vhes()[0].cookie());
+}
