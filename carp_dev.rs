@@ -131,12 +131,23 @@ unsafe fn priv_of(dev: *const sys::net_device) -> *mut CarpDev {
     unsafe { sys::carp_netdev_priv(dev) }.cast()
 }
 
+/// The lower device's rx_handler.
+///
+/// # Safety
+///
+/// Called by the core receive path under RCU with a valid `*pskb` whose
+/// device's rx_handler_data is our [`Port`].
 unsafe extern "C" fn carp_handle_frame(_pskb: *mut *mut sys::sk_buff) -> sys::rx_handler_result_t {
     // Frames for the carp devices are claimed here with the receive path;
     // everything else continues on the lower device.
     sys::rx_handler_result_RX_HANDLER_PASS
 }
 
+/// `ndo_open`.
+///
+/// # Safety
+///
+/// Called by the kernel under RTNL with a registered carp device.
 unsafe extern "C" fn carp_open(dev: *mut sys::net_device) -> c_int {
     // A carp device starts in INIT: carrier down until it becomes MASTER.
     // SAFETY: the core calls ndo_open with a live device under RTNL.
@@ -144,12 +155,23 @@ unsafe extern "C" fn carp_open(dev: *mut sys::net_device) -> c_int {
     0
 }
 
+/// `ndo_stop`.
+///
+/// # Safety
+///
+/// Called by the kernel under RTNL with a registered carp device.
 unsafe extern "C" fn carp_stop(dev: *mut sys::net_device) -> c_int {
     // SAFETY: as in `carp_open`.
     unsafe { sys::netif_carrier_off(dev) };
     0
 }
 
+/// `ndo_start_xmit`.
+///
+/// # Safety
+///
+/// Called by the kernel with a registered carp device and an skb it hands
+/// over to us.
 unsafe extern "C" fn carp_start_xmit(
     skb: *mut sys::sk_buff,
     dev: *mut sys::net_device,
@@ -158,12 +180,21 @@ unsafe extern "C" fn carp_start_xmit(
     // lower device outlives the carp device (it is unregistered first).
     unsafe {
         let cd = priv_of(dev);
-        (*skb).dev = (*cd).lower;
+        (*skb)
+            .__bindgen_anon_1
+            .__bindgen_anon_1
+            .__bindgen_anon_1
+            .dev = (*cd).lower;
         sys::__dev_queue_xmit(skb, null_mut());
     }
     sys::netdev_tx_NETDEV_TX_OK
 }
 
+/// `ndo_uninit`: undoes what `carp_newlink` linked.
+///
+/// # Safety
+///
+/// Called by the kernel under RTNL while unregistering a carp device.
 unsafe extern "C" fn carp_uninit(dev: *mut sys::net_device) {
     // SAFETY: ndo_uninit runs under RTNL during unregistration of a carp
     // device; by the `CarpDev` invariant a non-null port means linked.
@@ -192,21 +223,33 @@ static NETDEV_OPS: sys::net_device_ops = sys::net_device_ops {
     ..unsafe { core::mem::zeroed() }
 };
 
+/// `rtnl_link_ops.setup`.
+///
+/// # Safety
+///
+/// Called by rtnl_create_link on a freshly allocated, unregistered device.
 unsafe extern "C" fn carp_setup(dev: *mut sys::net_device) {
     // SAFETY: called by rtnl_create_link on a freshly allocated device.
     unsafe {
         sys::ether_setup(dev);
         (*dev).netdev_ops = &NETDEV_OPS;
         (*dev).needs_free_netdev = true;
-        (*dev).priv_flags &= !(sys::netdev_priv_flags_IFF_TX_SKB_SHARING as u64);
-        (*dev).priv_flags |= sys::netdev_priv_flags_IFF_NO_QUEUE as u64;
-        (*dev).set_lltx(1);
+        let fast = &mut (*dev).__bindgen_anon_1.priv_flags_fast;
+        let flags = fast.priv_flags() & !u64::from(sys::netdev_priv_flags_IFF_TX_SKB_SHARING);
+        fast.set_priv_flags(flags | u64::from(sys::netdev_priv_flags_IFF_NO_QUEUE));
+        fast.set_lltx(1);
         // Per-namespace state and the lower device must stay together.
-        (*dev).netns_immutable = true;
+        (*dev).set_netns_immutable(1);
         sys::carp_eth_hw_addr_random(dev);
     }
 }
 
+/// `rtnl_link_ops.newlink`: attaches a new carp device to its lower device.
+///
+/// # Safety
+///
+/// Called by rtnetlink under RTNL with `tb` holding `IFLA_MAX + 1`
+/// validated attributes and `dev` allocated by [`carp_setup`].
 unsafe extern "C" fn carp_newlink(
     src_net: *mut sys::net,
     dev: *mut sys::net_device,
@@ -225,14 +268,15 @@ unsafe extern "C" fn carp_newlink(
             return Err(EINVAL);
         }
         // SAFETY: RTNL held; `link` is a validated u32 attribute.
-        let lower = unsafe { sys::__dev_get_by_index(src_net, sys::carp_nla_get_u32(link)) };
+        let lower = unsafe { sys::__dev_get_by_index(src_net, sys::carp_nla_get_u32(link) as i32) };
         if lower.is_null() {
             set_err_msg(extack, c"carp: lower device not found");
             return Err(ENODEV);
         }
         // SAFETY: `lower` is live under RTNL.
         unsafe {
-            if (*lower).type_ != sys::ARPHRD_ETHER as u16 || (*lower).flags & sys::IFF_LOOPBACK != 0
+            if (*lower).type_ != sys::ARPHRD_ETHER as u16
+                || (*lower).flags & sys::net_device_flags_IFF_LOOPBACK != 0
             {
                 set_err_msg(extack, c"carp: the lower device must be an Ethernet device");
                 return Err(EINVAL);
@@ -308,6 +352,11 @@ unsafe extern "C" fn carp_newlink(
     })
 }
 
+/// `rtnl_link_ops.dellink`.
+///
+/// # Safety
+///
+/// Called by rtnetlink under RTNL with a carp device and a kill list.
 unsafe extern "C" fn carp_dellink(dev: *mut sys::net_device, head: *mut sys::list_head) {
     // SAFETY: rtnetlink calls dellink under RTNL with a carp device; the
     // actual teardown happens in `carp_uninit`.
@@ -348,6 +397,10 @@ impl Drop for LinkRegistration {
 
 /// Lower device events: a lower device going away takes its carp devices
 /// with it.
+///
+/// # Safety
+///
+/// Called by the netdevice notifier chain under RTNL.
 unsafe extern "C" fn carp_netdev_event(
     _nb: *mut sys::notifier_block,
     event: c_ulong,

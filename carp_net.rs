@@ -36,6 +36,11 @@ static PERNET_OPS: KStatic<sys::pernet_operations> = KStatic::new(sys::pernet_op
     ..unsafe { core::mem::zeroed() }
 });
 
+/// `pernet_operations.init`.
+///
+/// # Safety
+///
+/// Called by the pernet core for a new namespace, with our slot allocated.
 unsafe extern "C" fn carp_net_init(net: *mut sys::net) -> c_int {
     // SAFETY: the pernet core allocated `size` zeroed bytes for our id in
     // `net` before calling init, so the slot is valid and exclusively ours.
@@ -50,6 +55,11 @@ unsafe extern "C" fn carp_net_init(net: *mut sys::net) -> c_int {
     0
 }
 
+/// `pernet_operations.exit`.
+///
+/// # Safety
+///
+/// Called by the pernet core once for a namespace whose `init` succeeded.
 unsafe extern "C" fn carp_net_exit(net: *mut sys::net) {
     // SAFETY: `init` succeeded for `net`, so the slot holds a `CarpNet`; the
     // namespace is going away and nothing else uses it any more.

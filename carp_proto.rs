@@ -708,7 +708,7 @@ fn is_v6_linklocal(a: &[u8; 16]) -> bool {
 fn for_each_sorted<const N: usize>(items: &[[u8; N]], mut f: impl FnMut(&[u8; N])) {
     let mut prev: Option<&[u8; N]> = None;
     loop {
-        let next = items.iter().filter(|a| prev.is_none_or(|p| *a > p)).min();
+        let next = items.iter().filter(|a| prev.map_or(true, |p| *a > p)).min();
         match next {
             Some(a) => {
                 f(a);

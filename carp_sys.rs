@@ -24,3 +24,12 @@
 )]
 
 include!("carp_bindings_generated.rs");
+
+// The kernel maps these to Rust's sizes itself (rust/bindgen_parameters
+// blocklists them), so they are defined here as in `kernel::bindings`.
+pub type __kernel_size_t = usize;
+pub type __kernel_ssize_t = isize;
+pub type __kernel_ptrdiff_t = isize;
+
+/// `IFLA_CARP_MAX` (a macro expression bindgen does not evaluate).
+pub const IFLA_CARP_MAX: u32 = __IFLA_CARP_MAX - 1;

@@ -15,4 +15,5 @@ export PATH=$TOOLS_DIR/bin:$TOOLS_DIR/venv/bin:$PATH
 # The kernel is built with Debian's rustc-web, never the rustup one on PATH.
 KRUSTC=/usr/bin/rustc
 KRUSTDOC=/usr/bin/rustdoc
-KMAKE_FLAGS=(LLVM=-19 RUSTC=$KRUSTC RUSTDOC=$KRUSTDOC BINDGEN=$TOOLS_DIR/bin/bindgen)
+KMAKE_FLAGS=(LLVM=-19 RUSTC=$KRUSTC RUSTDOC=$KRUSTDOC CLIPPY_DRIVER=/usr/bin/clippy-driver
+	BINDGEN=$TOOLS_DIR/bin/bindgen)

@@ -19,6 +19,7 @@ PINNED=(
 	"rustc-web=$RUSTC_WEB_VER"
 	"rust-web-src=$RUSTC_WEB_VER"
 	"libstd-rust-web-dev=$RUSTC_WEB_VER"
+	"rust-web-clippy=$RUSTC_WEB_VER"
 	"clang-19=$LLVM_VER" "lld-19=$LLVM_VER" "llvm-19=$LLVM_VER"
 	"libclang-19-dev=$LLVM_VER"
 )

@@ -91,7 +91,7 @@ proptest! {
     fn carpnodes_invariants(pairs in proptest::collection::vec((0u32..300, 0u32..300), 0..40)) {
         match Carpnodes::from_pairs(pairs.iter().copied()) {
             Ok(n) => {
-                prop_assert!(n.len() >= 1 && n.len() <= MAX_NODES);
+                prop_assert!(!n.is_empty() && n.len() <= MAX_NODES);
                 let s = n.as_slice();
                 prop_assert!(s.windows(2).all(|w| w[0].vhid < w[1].vhid));
                 prop_assert!(s.iter().all(|x| x.vhid >= 1 && x.advskew < 255));
