@@ -116,6 +116,21 @@ impl NodesError {
     }
 }
 
+/// Insertion sort by vhid: at most 32 entries, and unlike `core`'s sort it
+/// has no panic path.
+fn sort_by_vhid(list: &mut [Node]) {
+    for i in 1..list.len() {
+        let mut j = i;
+        while j > 0 {
+            match list.get_mut(j - 1..=j) {
+                Some([a, b]) if a.vhid > b.vhid => core::mem::swap(a, b),
+                _ => break,
+            }
+            j -= 1;
+        }
+    }
+}
+
 /// A validated carpnodes list: 1..=32 nodes, unique vhids, sorted by vhid.
 ///
 /// # Invariants
@@ -157,7 +172,7 @@ impl Carpnodes {
             return Err(NodesError::Empty);
         }
         let list = nodes.get_mut(..len).ok_or(NodesError::TooMany)?;
-        list.sort_unstable_by_key(|n| n.vhid);
+        sort_by_vhid(list);
         if list.windows(2).any(|w| w[0].vhid == w[1].vhid) {
             return Err(NodesError::Duplicate);
         }
@@ -166,6 +181,11 @@ impl Carpnodes {
     }
 
     /// Parses carp(4)'s `vhid:advskew,...` text.
+    ///
+    /// Userspace only (`carpctl`, tests): the kernel receives carpnodes as
+    /// netlink attributes, and `core`'s string searching would bring
+    /// overflow-check panic paths into the module.
+    #[cfg(not(MODULE))]
     pub fn parse(s: &str) -> Result<Self, NodesError> {
         let mut err = None;
         let pairs = s.split(',').map(|item| {
@@ -270,10 +290,8 @@ pub fn fold_v6(src: &[u8; 16], dst: &[u8; 16]) -> u32 {
 
 /// The node index a fold maps to, or `None` with no nodes.
 pub fn node_index(fold: u32, count: usize) -> Option<usize> {
-    if count == 0 {
-        return None;
-    }
-    Some((fold % count as u32) as usize)
+    let n = u32::try_from(count).ok().filter(|n| *n > 0)?;
+    Some((fold % n) as usize)
 }
 
 /// The IP-balancing decision: accept a packet iff we are MASTER of the node

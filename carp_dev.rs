@@ -207,14 +207,26 @@ unsafe extern "C" fn carp_uninit(dev: *mut sys::net_device) {
         sys::carp_list_del_rcu(addr_of_mut!((*cd).list));
         sys::netdev_upper_dev_unlink((*cd).lower, dev);
         (*cd).port = null_mut();
-        (*port).count -= 1;
+        (*port).count = (*port).count.saturating_sub(1);
         Port::release(port);
         carp_net(sys::carp_dev_net(dev)).device_removed();
     }
 }
 
+/// `ndo_get_iflink`: the lower device (`ip link` shows `carp0@eth0`).
+///
+/// # Safety
+///
+/// Called by the kernel with a registered carp device.
+unsafe extern "C" fn carp_get_iflink(dev: *const sys::net_device) -> c_int {
+    // SAFETY: `dev` is a carp device; `lower` is set before registration
+    // and outlives it.
+    unsafe { (*(*priv_of(dev)).lower).ifindex }
+}
+
 static NETDEV_OPS: sys::net_device_ops = sys::net_device_ops {
     ndo_uninit: Some(carp_uninit),
+    ndo_get_iflink: Some(carp_get_iflink),
     ndo_open: Some(carp_open),
     ndo_stop: Some(carp_stop),
     ndo_start_xmit: Some(carp_start_xmit),
@@ -342,7 +354,7 @@ unsafe extern "C" fn carp_newlink(
         // device to the port's list.
         unsafe {
             (*cd).port = port;
-            (*port).count += 1;
+            (*port).count = (*port).count.saturating_add(1);
             sys::carp_list_add_tail_rcu(addr_of_mut!((*cd).list), addr_of_mut!((*port).devs));
             carp_net(sys::carp_dev_net(dev)).device_added();
             sys::netif_stacked_transfer_operstate(lower, dev);

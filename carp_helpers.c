@@ -26,7 +26,6 @@ void carp_rcu_read_lock(void) { rcu_read_lock(); }
 void carp_rcu_read_unlock(void) { rcu_read_unlock(); }
 bool carp_netif_running(const struct net_device *dev) { return netif_running(dev); }
 bool carp_netif_carrier_ok(const struct net_device *dev) { return netif_carrier_ok(dev); }
-void carp_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg) { NL_SET_ERR_MSG(extack, msg); }
 void carp_init_list_head(struct list_head *list) { INIT_LIST_HEAD(list); }
 void carp_list_add_tail_rcu(struct list_head *new, struct list_head *head) { list_add_tail_rcu(new, head); }
 void carp_list_del_rcu(struct list_head *entry) { list_del_rcu(entry); }

@@ -44,16 +44,17 @@ pub type Time = u64;
 
 /// The Internet checksum (RFC 1071) of `data`.
 pub fn cksum(data: &[u8]) -> u16 {
-    let mut sum = 0u32;
+    // A u64 accumulator cannot wrap for any slice that fits in memory.
+    let mut sum = 0u64;
     let mut it = data.chunks_exact(2);
     for w in &mut it {
-        sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        sum = sum.wrapping_add(u64::from(u16::from_be_bytes([w[0], w[1]])));
     }
     if let [last] = it.remainder() {
-        sum += u32::from(*last) << 8;
+        sum = sum.wrapping_add(u64::from(*last) << 8);
     }
     while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff).wrapping_add(sum >> 16);
     }
     !(sum as u16)
 }
@@ -845,7 +846,7 @@ impl SendErrors {
         let limit = 3 * core::cmp::max(entries, 1) as u32;
         if ok == self.demoted {
             // A streak that may end the current condition.
-            self.count += 1;
+            self.count = self.count.saturating_add(1);
             if self.count >= limit {
                 self.count = 0;
                 self.demoted = !self.demoted;
@@ -1060,13 +1061,13 @@ impl Carp {
             State::Backup => {
                 v.ad_at = None;
                 v.delayed_arp = 0;
-                let md = now + master_down_interval(advbase, skew);
+                let md = now.saturating_add(master_down_interval(advbase, skew));
                 v.down_at = [has_v4.then_some(md), has_v6.then_some(md)];
             }
             State::Master => {
                 v.down_at = [None, None];
                 if v.ad_at.is_none() {
-                    v.ad_at = Some(now + adv_interval(advbase, skew));
+                    v.ad_at = Some(now.saturating_add(adv_interval(advbase, skew)));
                 }
             }
             State::Init => {}
@@ -1256,7 +1257,7 @@ impl Carp {
                 let skew = self.effective_skew(v.advskew);
                 let mut garp = false;
                 if let Some(v) = self.vhes.get_mut(i) {
-                    v.ad_at = Some(now + adv_interval(advbase, skew));
+                    v.ad_at = Some(now.saturating_add(adv_interval(advbase, skew)));
                     if v.delayed_arp > 0 {
                         v.delayed_arp -= 1;
                         garp = v.delayed_arp == 0;
@@ -1324,7 +1325,7 @@ impl Carp {
                     self.become_master(now, i, Reason::MasterTooSlow, sink);
                 } else {
                     let skew = self.effective_skew(v.advskew);
-                    let t = now + master_down_interval(self.cfg.advbase, skew);
+                    let t = now.saturating_add(master_down_interval(self.cfg.advbase, skew));
                     if let Some(v) = self.vhes.get_mut(i) {
                         if let Some(slot) = v.down_at.get_mut(fam as usize) {
                             *slot = Some(t);

@@ -92,34 +92,22 @@ impl Sha1 {
     }
 
     /// Absorbs `data`.
-    pub fn update(&mut self, mut data: &[u8]) {
+    ///
+    /// Byte by byte into the block buffer: CARP hashes a few hundred bytes
+    /// per packet, and this form has no panic path at all.
+    pub fn update(&mut self, data: &[u8]) {
         self.total = self.total.wrapping_add(data.len() as u64);
-        if self.buf_len > 0 {
-            let take = core::cmp::min(BLOCK_LEN - self.buf_len, data.len());
-            let (head, rest) = data.split_at(take);
-            if let Some(dst) = self.buf.get_mut(self.buf_len..self.buf_len + take) {
-                dst.copy_from_slice(head);
+        for &b in data {
+            if let Some(slot) = self.buf.get_mut(self.buf_len) {
+                *slot = b;
             }
-            self.buf_len += take;
-            data = rest;
-            if self.buf_len < BLOCK_LEN {
-                return;
+            self.buf_len = self.buf_len.wrapping_add(1);
+            if self.buf_len >= BLOCK_LEN {
+                Self::compress(&mut self.h, &self.buf);
+                // INVARIANT: the buffer was compressed and is empty again.
+                self.buf_len = 0;
             }
-            Self::compress(&mut self.h, &self.buf);
-            self.buf_len = 0;
         }
-        let mut blocks = data.chunks_exact(BLOCK_LEN);
-        for block in &mut blocks {
-            let mut b = [0u8; BLOCK_LEN];
-            b.copy_from_slice(block);
-            Self::compress(&mut self.h, &b);
-        }
-        let rem = blocks.remainder();
-        if let Some(dst) = self.buf.get_mut(..rem.len()) {
-            dst.copy_from_slice(rem);
-        }
-        // INVARIANT: `rem.len() < BLOCK_LEN`.
-        self.buf_len = rem.len();
     }
 
     /// Finishes the digest.
@@ -127,7 +115,8 @@ impl Sha1 {
         let bits = self.total.wrapping_mul(8);
         self.update(&[0x80]);
         let zeros = [0u8; BLOCK_LEN];
-        let pad = (BLOCK_LEN + 56 - self.buf_len) % BLOCK_LEN;
+        // buf_len < BLOCK_LEN by the invariant, so this cannot wrap.
+        let pad = (BLOCK_LEN + 56).wrapping_sub(self.buf_len) % BLOCK_LEN;
         self.update(zeros.get(..pad).unwrap_or(&[]));
         self.update(&bits.to_be_bytes());
         let mut out = [0u8; DIGEST_LEN];

@@ -41,6 +41,6 @@ pub(crate) fn set_err_msg(extack: *mut sys::netlink_ext_ack, msg: &'static core:
     }
     // SAFETY: `extack` is non-null and points to the ext_ack of the netlink
     // request being processed (callers pass what the kernel gave them);
-    // `msg` is 'static, as NL_SET_ERR_MSG requires.
-    unsafe { sys::carp_nl_set_err_msg(extack, msg.as_ptr()) };
+    // `msg` is 'static, as NL_SET_ERR_MSG requires (it stores the pointer).
+    unsafe { (*extack)._msg = msg.as_ptr() };
 }

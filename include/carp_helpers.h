@@ -20,7 +20,6 @@ void carp_rcu_read_lock(void);
 void carp_rcu_read_unlock(void);
 bool carp_netif_running(const struct net_device *dev);
 bool carp_netif_carrier_ok(const struct net_device *dev);
-void carp_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg);
 void carp_init_list_head(struct list_head *list);
 void carp_list_add_tail_rcu(struct list_head *new, struct list_head *head);
 void carp_list_del_rcu(struct list_head *entry);

@@ -24,7 +24,24 @@ fi
 kdir=$("$here/build-kernel.sh" "$variant")
 case $mode in
 build)
-	kmake modules
+	# objtool's "falls through" warnings flag functions ending in a call to
+	# a Rust panic: the module must have no panic path, so they fail it.
+	log=$(mktemp)
+	kmake modules 2>&1 | tee "$log"
+	if grep -q 'objtool:.*falls through' "$log"; then
+		rm -f "$log"
+		echo "build-module: objtool found a panic path (see above)" >&2
+		exit 1
+	fi
+	rm -f "$log"
+	# No panic may be reachable from the module: no reference to core's
+	# panicking functions at all.
+	panic_re='_R.*(panicking|_fail|slice_(start|end)_index|unwrap_failed|expect_failed)'
+	if nm -u "$top/carp.ko" | grep -Eq "$panic_re"; then
+		nm -u "$top/carp.ko" | grep -E "$panic_re" >&2
+		echo "build-module: carp.ko references core::panicking (a panic path)" >&2
+		exit 1
+	fi
 	echo "build-module: $top/carp.ko ($variant kernel)" >&2
 	;;
 lint)

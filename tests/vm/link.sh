@@ -38,8 +38,9 @@ check "carp1 went with its lower device" link_absent carp-a carp1
 check "carp2 went with its lower device" link_absent carp-a carp2
 
 # Same names in another namespace: per-namespace devices.
+ip -n carp-b link add veth1 type veth peer name veth2
 check "carp0 can be created again in a second namespace" \
-	ip -n carp-b link add carp0 link veth0 type carp
+	ip -n carp-b link add carp0 link veth1 type carp
 ip -n carp-b link add dummy0 type dummy
 check "carp0 on a dummy lower device in carp-b" \
 	ip -n carp-b link add carp7 link dummy0 type carp
@@ -63,11 +64,10 @@ check "carp7 went with the module" link_absent carp-b carp7
 ip -n carp-a link add br0 type bridge
 check "the lower device's rx_handler is free again (bridge port)" \
 	ip -n carp-a link set dummy0 master br0
-ip -n carp-a link set dummy0 nomaster
-check_output "a bridge port cannot be a carpdev: clear error" 'rx_handler busy' \
-	bash -c 'ip -n carp-a link set dummy0 master br0 && ip -n carp-a link add carp5 link dummy0 type carp'
-ip -n carp-a link set dummy0 nomaster
 check "the module loads again" insmod "$CARP_KO"
+check_output "a bridge port cannot be a carpdev: clear error" 'rx_handler busy' \
+	ip -n carp-a link add carp5 link dummy0 type carp
+ip -n carp-a link set dummy0 nomaster
 check "create works after reload" \
 	ip -n carp-a link add carp4 link dummy0 type carp
 cleanup_ns
