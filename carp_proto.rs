@@ -776,6 +776,36 @@ pub fn hmac_finish(prefix: &HmacSha1, counter: &[u8; 8]) -> [u8; 20] {
     h.finish()
 }
 
+/// The device's addresses, which every advertisement's HMAC covers. The
+/// caller keeps them (in any order, duplicates allowed) and passes the same
+/// lists to every call after [`Carp::set_addresses`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Addrs<'a> {
+    /// IPv4 addresses.
+    pub v4: &'a [[u8; 4]],
+    /// IPv6 addresses.
+    pub v6: &'a [[u8; 16]],
+    /// A custom lladdr of the device, hashed into the leader's HMAC as
+    /// OpenBSD does (carp devices keep their virtual MAC, so normally none).
+    pub lladdr: Option<[u8; 6]>,
+}
+
+impl Addrs<'_> {
+    /// The HMAC of entry `vhid` (the leader if `leader`) over these
+    /// addresses and `counter`, in context `ctx`.
+    pub fn hmac(
+        &self,
+        key: &Key,
+        vhid: u8,
+        leader: bool,
+        counter: &[u8; 8],
+        ctx: HmacContext,
+    ) -> [u8; 20] {
+        let ll = if leader { self.lladdr.as_ref() } else { None };
+        hmac_finish(&hmac_prefix(key, vhid, ll, self.v4, self.v6, ctx), counter)
+    }
+}
+
 /// One virtual host entry: an independent CARP instance.
 #[derive(Clone, Debug)]
 pub struct Vhe {
@@ -788,13 +818,11 @@ pub struct Vhe {
     cookie: [u8; 8],
     ad_at: Option<Time>,
     down_at: [Option<Time>; 2],
-    hmac: [HmacSha1; 2],
     delayed_arp: u8,
 }
 
 impl Vhe {
-    fn new(vhid: u8, advskew: u8, cookie: [u8; 8]) -> Self {
-        let h = HmacSha1::new(&[]);
+    const fn new(vhid: u8, advskew: u8, cookie: [u8; 8]) -> Self {
         Self {
             vhid,
             advskew,
@@ -802,7 +830,6 @@ impl Vhe {
             cookie,
             ad_at: None,
             down_at: [None, None],
-            hmac: [h.clone(), h],
             delayed_arp: 0,
         }
     }
@@ -1002,14 +1029,20 @@ impl Carp {
 
     /// Builds the advertisement of entry `i` (`bowout`: advbase and advskew
     /// 255, telling backups to take over now).
-    pub fn advert(&self, i: usize, bowout: bool) -> Option<[u8; HDR_LEN]> {
+    pub fn advert(&self, i: usize, bowout: bool, addrs: &Addrs<'_>) -> Option<[u8; HDR_LEN]> {
         let v = self.vhes().get(i)?;
         let (advbase, advskew) = if bowout {
             (255, 255)
         } else {
             (self.cfg.advbase, self.effective_skew(v.advskew))
         };
-        let hmac = hmac_finish(&v.hmac[HmacContext::NoV6Ll as usize], &v.cookie);
+        let hmac = addrs.hmac(
+            &self.cfg.key,
+            v.vhid,
+            i == 0,
+            &v.cookie,
+            HmacContext::NoV6Ll,
+        );
         Some(
             Header {
                 version: CARP_VERSION,
@@ -1027,8 +1060,8 @@ impl Carp {
         )
     }
 
-    fn send(&self, i: usize, bowout: bool, sink: &mut impl FnMut(Action)) {
-        if let Some(packet) = self.advert(i, bowout) {
+    fn send(&self, i: usize, bowout: bool, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
+        if let Some(packet) = self.advert(i, bowout, addrs) {
             sink(Action::Send {
                 vhe: i,
                 packet,
@@ -1108,13 +1141,14 @@ impl Carp {
         now: Time,
         i: usize,
         reason: Reason,
+        addrs: &Addrs<'_>,
         sink: &mut impl FnMut(Action),
     ) {
         if self.vhes.get(i).map(|v| v.state) != Some(State::Backup) {
             return;
         }
         self.set_state(i, State::Master, reason, sink);
-        self.send(i, false, sink);
+        self.send(i, false, addrs, sink);
         if self.cfg.balancing == Balancing::None && i == 0 {
             if self.has_v4 {
                 sink(Action::GratuitousArp);
@@ -1141,33 +1175,23 @@ impl Carp {
         self.restart_all(now, Reason::Restart, sink);
     }
 
-    /// Sets the device's addresses (and a custom lladdr, which OpenBSD puts
-    /// in the leader's HMAC), rebuilds the HMAC contexts and restarts every
-    /// entry, as OpenBSD does when an address is added.
-    pub fn set_addresses(
-        &mut self,
-        now: Time,
-        v4: &[[u8; 4]],
-        v6: &[[u8; 16]],
-        custom_lladdr: Option<&[u8; 6]>,
-        sink: &mut impl FnMut(Action),
-    ) {
-        let key = self.cfg.key;
-        for (i, v) in self.vhes.iter_mut().enumerate().take(self.cfg.count()) {
-            let ll = if i == 0 { custom_lladdr } else { None };
-            v.hmac = [
-                hmac_prefix(&key, v.vhid, ll, v4, v6, HmacContext::Orig),
-                hmac_prefix(&key, v.vhid, ll, v4, v6, HmacContext::NoV6Ll),
-            ];
-        }
-        self.has_v4 = !v4.is_empty();
-        self.has_v6 = !v6.is_empty();
+    /// The device's addresses changed: remember which families it has and
+    /// restart every entry, as OpenBSD does when an address is added.
+    pub fn set_addresses(&mut self, now: Time, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
+        self.has_v4 = !addrs.v4.is_empty();
+        self.has_v6 = !addrs.v6.is_empty();
         self.restart_all(now, Reason::Restart, sink);
     }
 
     /// Admin state and carpdev state changed. Going admin down while running
     /// sends the bow-out advertisement for every MASTER entry first.
-    pub fn set_link(&mut self, now: Time, link: Link, sink: &mut impl FnMut(Action)) {
+    pub fn set_link(
+        &mut self,
+        now: Time,
+        link: Link,
+        addrs: &Addrs<'_>,
+        sink: &mut impl FnMut(Action),
+    ) {
         if link == self.link {
             return;
         }
@@ -1175,7 +1199,7 @@ impl Carp {
         if was_running && !link.up && link.carpdev_up {
             for i in 0..self.cfg.count() {
                 if self.vhes.get(i).map(|v| v.state) == Some(State::Master) {
-                    self.send(i, true, sink);
+                    self.send(i, true, addrs, sink);
                 }
             }
         }
@@ -1191,7 +1215,13 @@ impl Carp {
 
     /// The group demotion counter changed. When it rises, MASTER entries
     /// advertise at once so peers take over without waiting.
-    pub fn set_demote(&mut self, now: Time, demote: u8, sink: &mut impl FnMut(Action)) {
+    pub fn set_demote(
+        &mut self,
+        now: Time,
+        demote: u8,
+        addrs: &Addrs<'_>,
+        sink: &mut impl FnMut(Action),
+    ) {
         let rose = demote > self.demote;
         self.demote = demote;
         if !rose || !self.running() {
@@ -1199,7 +1229,7 @@ impl Carp {
         }
         for i in 0..self.cfg.count() {
             if self.vhes.get(i).map(|v| v.state) == Some(State::Master) {
-                self.send(i, false, sink);
+                self.send(i, false, addrs, sink);
                 if let Some(v) = self.vhes.get_mut(i) {
                     v.ad_at = None;
                 }
@@ -1210,13 +1240,19 @@ impl Carp {
 
     /// Forces every entry to MASTER or BACKUP (`carpctl carp0 state ...`).
     /// Ignored while not running, like OpenBSD.
-    pub fn force_state(&mut self, now: Time, state: State, sink: &mut impl FnMut(Action)) {
+    pub fn force_state(
+        &mut self,
+        now: Time,
+        state: State,
+        addrs: &Addrs<'_>,
+        sink: &mut impl FnMut(Action),
+    ) {
         if !self.running() {
             return;
         }
         for i in 0..self.cfg.count() {
             match state {
-                State::Master => self.become_master(now, i, Reason::User, sink),
+                State::Master => self.become_master(now, i, Reason::User, addrs, sink),
                 State::Backup => {
                     if let Some(v) = self.vhes.get_mut(i) {
                         v.ad_at = None;
@@ -1239,7 +1275,7 @@ impl Carp {
     }
 
     /// Runs every timer that expired at `now`.
-    pub fn on_timer(&mut self, now: Time, sink: &mut impl FnMut(Action)) {
+    pub fn on_timer(&mut self, now: Time, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
         for i in 0..self.cfg.count() {
             let Some(v) = self.vhes.get(i) else {
                 continue;
@@ -1250,9 +1286,9 @@ impl Carp {
                 if let Some(v) = self.vhes.get_mut(i) {
                     v.down_at = [None, None];
                 }
-                self.become_master(now, i, Reason::MasterDown, sink);
+                self.become_master(now, i, Reason::MasterDown, addrs, sink);
             } else if ad && v.state == State::Master {
-                self.send(i, false, sink);
+                self.send(i, false, addrs, sink);
                 let advbase = self.cfg.advbase;
                 let skew = self.effective_skew(v.advskew);
                 let mut garp = false;
@@ -1279,6 +1315,7 @@ impl Carp {
         fam: Family,
         hdr: &Header,
         preempt: bool,
+        addrs: &Addrs<'_>,
         sink: &mut impl FnMut(Action),
     ) -> Result<(), RxError> {
         let i = self.find(hdr.vhid).ok_or(RxError::BadVhid(hdr.vhid))?;
@@ -1289,10 +1326,11 @@ impl Carp {
             return Err(RxError::BadVer(hdr.version));
         }
         let v = self.vhes.get(i).ok_or(RxError::BadVhid(hdr.vhid))?;
-        let ok = v
-            .hmac
-            .iter()
-            .any(|ctx| carp_sha1::ct_eq(&hmac_finish(ctx, &hdr.counter), &hdr.hmac));
+        let key = &self.cfg.key;
+        let ok = [HmacContext::Orig, HmacContext::NoV6Ll].iter().any(|ctx| {
+            let mac = addrs.hmac(key, v.vhid, i == 0, &hdr.counter, *ctx);
+            carp_sha1::ct_eq(&mac, &hdr.hmac)
+        });
         if !ok {
             return Err(RxError::BadAuth);
         }
@@ -1316,13 +1354,13 @@ impl Carp {
             State::Backup => {
                 let my_skew = u32::from(self.effective_skew(v.advskew));
                 if preempt && mine < theirs && td >= md {
-                    self.become_master(now, i, Reason::Preempt, sink);
+                    self.become_master(now, i, Reason::Preempt, addrs, sink);
                 } else if td > md {
-                    self.become_master(now, i, Reason::MasterDemoted, sink);
+                    self.become_master(now, i, Reason::MasterDemoted, addrs, sink);
                 } else if self.cfg.advbase != 0
                     && 3 * u32::from(self.cfg.advbase) * 256 + my_skew < theirs
                 {
-                    self.become_master(now, i, Reason::MasterTooSlow, sink);
+                    self.become_master(now, i, Reason::MasterTooSlow, addrs, sink);
                 } else {
                     let skew = self.effective_skew(v.advskew);
                     let t = now.saturating_add(master_down_interval(self.cfg.advbase, skew));

@@ -10,6 +10,12 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 const S: u64 = NSEC_PER_SEC;
+const VIP: [[u8; 4]; 1] = [[192, 0, 2, 1]];
+const ADDRS: Addrs<'static> = Addrs {
+    v4: &VIP,
+    v6: &[],
+    lladdr: None,
+};
 const MS: u64 = S / 1000;
 
 struct Rng(u64);
@@ -106,14 +112,14 @@ impl Cluster {
         let mut a = vec![];
         let h = &mut self.hosts[i];
         h.alive = true;
-        h.carp
-            .set_addresses(self.now, &[[192, 0, 2, 1]], &[], None, &mut |x| a.push(x));
+        h.carp.set_addresses(self.now, &ADDRS, &mut |x| a.push(x));
         h.carp.set_link(
             self.now,
             Link {
                 up: true,
                 carpdev_up: true,
             },
+            &ADDRS,
             &mut |x| a.push(x),
         );
         self.handle(i, a);
@@ -129,6 +135,7 @@ impl Cluster {
                 up: false,
                 carpdev_up: false,
             },
+            &ADDRS,
             &mut |x| a.push(x),
         );
     }
@@ -142,6 +149,7 @@ impl Cluster {
                 up: false,
                 carpdev_up: true,
             },
+            &ADDRS,
             &mut |x| a.push(x),
         );
         self.handle(i, a);
@@ -152,7 +160,7 @@ impl Cluster {
         let mut a = vec![];
         self.hosts[i]
             .carp
-            .set_demote(self.now, d, &mut |x| a.push(x));
+            .set_demote(self.now, d, &ADDRS, &mut |x| a.push(x));
         self.handle(i, a);
     }
 
@@ -184,9 +192,14 @@ impl Cluster {
                 let hdr = Header::parse(255, &packet).unwrap();
                 let preempt = self.hosts[to].preempt;
                 let mut a = vec![];
-                let r = self.hosts[to]
-                    .carp
-                    .input(self.now, Family::V4, &hdr, preempt, &mut |x| a.push(x));
+                let r = self.hosts[to].carp.input(
+                    self.now,
+                    Family::V4,
+                    &hdr,
+                    preempt,
+                    &ADDRS,
+                    &mut |x| a.push(x),
+                );
                 if std::env::var("CARP_SIM_DEBUG").is_ok() {
                     eprintln!(
                         "{} ns: host {to} got vhid {} skew {} base {}: {r:?} {a:?}",
@@ -196,7 +209,9 @@ impl Cluster {
                 self.handle(to, a);
             } else if let Some((_, i)) = timer {
                 let mut a = vec![];
-                self.hosts[i].carp.on_timer(self.now, &mut |x| a.push(x));
+                self.hosts[i]
+                    .carp
+                    .on_timer(self.now, &ADDRS, &mut |x| a.push(x));
                 self.handle(i, a);
             }
         }

@@ -19,6 +19,8 @@ fn cfg(vhid: u32, advskew: u32, pass: &[u8]) -> Config {
 struct Host {
     carp: Carp,
     actions: Vec<Action>,
+    v4: Vec<[u8; 4]>,
+    v6: Vec<[u8; 16]>,
 }
 
 impl Host {
@@ -26,37 +28,104 @@ impl Host {
         let mut h = Host {
             carp: Carp::new(c, seed),
             actions: vec![],
+            v4: vec![[192, 0, 2, 1]],
+            v6: vec![],
         };
         let mut a = vec![];
-        h.carp
-            .set_addresses(0, &[[192, 0, 2, 1]], &[], None, &mut |x| a.push(x));
-        h.carp.set_link(
-            0,
-            Link {
-                up: true,
-                carpdev_up: true,
-            },
-            &mut |x| a.push(x),
-        );
+        let addrs = Addrs {
+            v4: &h.v4,
+            v6: &h.v6,
+            lladdr: None,
+        };
+        h.carp.set_addresses(0, &addrs, &mut |x| a.push(x));
+        let link = Link {
+            up: true,
+            carpdev_up: true,
+        };
+        h.carp.set_link(0, link, &addrs, &mut |x| a.push(x));
         h.actions = a;
         h
+    }
+    fn addrs(&self) -> Addrs<'_> {
+        Addrs {
+            v4: &self.v4,
+            v6: &self.v6,
+            lladdr: None,
+        }
     }
     fn take(&mut self) -> Vec<Action> {
         std::mem::take(&mut self.actions)
     }
     fn timer(&mut self, now: u64) {
         let mut a = vec![];
-        self.carp.on_timer(now, &mut |x| a.push(x));
+        self.carp.on_timer(
+            now,
+            &Addrs {
+                v4: &self.v4,
+                v6: &self.v6,
+                lladdr: None,
+            },
+            &mut |x| a.push(x),
+        );
         self.actions.extend(a);
     }
     fn input(&mut self, now: u64, pkt: &[u8; HDR_LEN], preempt: bool) -> Result<(), RxError> {
         let h = Header::parse(255, pkt)?;
         let mut a = vec![];
+        let addrs = Addrs {
+            v4: &self.v4,
+            v6: &self.v6,
+            lladdr: None,
+        };
         let r = self
             .carp
-            .input(now, Family::V4, &h, preempt, &mut |x| a.push(x));
+            .input(now, Family::V4, &h, preempt, &addrs, &mut |x| a.push(x));
         self.actions.extend(a);
         r
+    }
+    fn set_addresses(&mut self, now: u64, v4: &[[u8; 4]], v6: &[[u8; 16]]) {
+        self.v4 = v4.to_vec();
+        self.v6 = v6.to_vec();
+        let mut a = vec![];
+        let addrs = Addrs {
+            v4: &self.v4,
+            v6: &self.v6,
+            lladdr: None,
+        };
+        self.carp.set_addresses(now, &addrs, &mut |x| a.push(x));
+        self.actions.extend(a);
+    }
+    fn set_link(&mut self, now: u64, up: bool, carpdev_up: bool) -> Vec<Action> {
+        let mut a = vec![];
+        let addrs = Addrs {
+            v4: &self.v4,
+            v6: &self.v6,
+            lladdr: None,
+        };
+        self.carp
+            .set_link(now, Link { up, carpdev_up }, &addrs, &mut |x| a.push(x));
+        a
+    }
+    fn set_demote(&mut self, now: u64, d: u8) -> Vec<Action> {
+        let mut a = vec![];
+        let addrs = Addrs {
+            v4: &self.v4,
+            v6: &self.v6,
+            lladdr: None,
+        };
+        self.carp.set_demote(now, d, &addrs, &mut |x| a.push(x));
+        a
+    }
+    fn force(&mut self, now: u64, st: State) {
+        let addrs = Addrs {
+            v4: &self.v4,
+            v6: &self.v6,
+            lladdr: None,
+        };
+        self.carp.force_state(now, st, &addrs, &mut |_| {});
+    }
+    fn advert(&self) -> [u8; HDR_LEN] {
+        self.carp.advert(0, false, &self.addrs()).unwrap()
     }
     fn state(&self) -> State {
         self.carp.vhes()[0].state
@@ -84,13 +153,11 @@ fn advert(
     let mut c = cfg(vhid, u32::from(advskew.min(254)), pass);
     c.advbase = advbase.min(254);
     let mut h = Host::new(c, seed);
-    h.carp.set_demote(0, demote, &mut |_| {});
-    let mut p = h.carp.advert(0, false).unwrap();
-    // Patch advbase/advskew for bow-out style values and refresh the checksum.
-    if advbase == 255 || advskew == 255 {
-        p = h.carp.advert(0, true).unwrap();
-    }
-    p
+    h.set_demote(0, demote);
+    // Bow-out style values come from the bow-out advertisement.
+    h.carp
+        .advert(0, advbase == 255 || advskew == 255, &h.addrs())
+        .unwrap()
 }
 
 #[test]
@@ -207,7 +274,7 @@ fn demote_byte() {
     // A demoted master steps down for a less demoted one even if slower.
     let mut h = Host::new(cfg(1, 0, b"pw"), 1);
     h.timer(3 * S);
-    h.carp.set_demote(3 * S, 1, &mut |_| {});
+    h.set_demote(3 * S, 1);
     h.input(4 * S, &advert(1, 1, 200, 0, b"pw", 2), false)
         .unwrap();
     assert_eq!(h.state(), State::Backup);
@@ -218,8 +285,7 @@ fn demotion_advertises_240_and_sends_at_once() {
     let mut h = Host::new(cfg(1, 10, b"pw"), 1);
     h.timer(10 * S);
     h.take();
-    let mut sent = vec![];
-    h.carp.set_demote(10 * S, 1, &mut |a| sent.push(a));
+    let sent = h.set_demote(10 * S, 1);
     let pkts: Vec<_> = sent
         .iter()
         .filter_map(|a| match a {
@@ -231,15 +297,9 @@ fn demotion_advertises_240_and_sends_at_once() {
     let hdr = Header::parse(255, &pkts[0]).unwrap();
     assert_eq!((hdr.advskew, hdr.demote), (DEMOTED_ADVSKEW, 1));
     // Undemoted again: back to its own skew, no extra send.
-    let mut sent = vec![];
-    h.carp.set_demote(11 * S, 0, &mut |a| sent.push(a));
+    let sent = h.set_demote(11 * S, 0);
     assert!(sent.is_empty());
-    assert_eq!(
-        Header::parse(255, &h.carp.advert(0, false).unwrap())
-            .unwrap()
-            .advskew,
-        10
-    );
+    assert_eq!(Header::parse(255, &h.advert()).unwrap().advskew, 10);
 }
 
 #[test]
@@ -248,7 +308,7 @@ fn master_too_slow() {
     let mut c = cfg(1, 0, b"pw");
     c.advbase = 5;
     let other = Host::new(c, 2);
-    let pkt = other.carp.advert(0, false).unwrap();
+    let pkt = other.advert();
     h.input(S, &pkt, false).unwrap();
     assert_eq!(
         h.state(),
@@ -262,15 +322,7 @@ fn bowout_on_admin_down() {
     let mut h = Host::new(cfg(1, 0, b"pw"), 1);
     h.timer(3 * S);
     h.take();
-    let mut acts = vec![];
-    h.carp.set_link(
-        4 * S,
-        Link {
-            up: false,
-            carpdev_up: true,
-        },
-        &mut |a| acts.push(a),
-    );
+    let acts = h.set_link(4 * S, false, true);
     let pkt = acts
         .iter()
         .find_map(|a| match a {
@@ -293,28 +345,13 @@ fn carpdev_down_is_silent_and_restarts_in_backup() {
     let mut h = Host::new(cfg(1, 0, b"pw"), 1);
     h.timer(3 * S);
     h.take();
-    let mut acts = vec![];
-    h.carp.set_link(
-        4 * S,
-        Link {
-            up: true,
-            carpdev_up: false,
-        },
-        &mut |a| acts.push(a),
-    );
+    let acts = h.set_link(4 * S, true, false);
     assert!(
         !acts.iter().any(|a| matches!(a, Action::Send { .. })),
         "no bow-out on carpdev loss"
     );
     assert_eq!(h.state(), State::Init);
-    h.carp.set_link(
-        5 * S,
-        Link {
-            up: true,
-            carpdev_up: true,
-        },
-        &mut |_| {},
-    );
+    h.set_link(5 * S, true, true);
     assert_eq!(h.state(), State::Backup);
 }
 
@@ -326,7 +363,7 @@ fn auth_and_loop() {
         Err(RxError::BadAuth)
     );
     // Our own advertisement looped back.
-    let own = h.carp.advert(0, false).unwrap();
+    let own = h.advert();
     assert_eq!(h.input(S, &own, false), Err(RxError::Loop));
     assert_eq!(
         h.input(S, &advert(9, 1, 0, 0, b"pw", 2), false),
@@ -351,7 +388,7 @@ fn hmac_contexts_accept_either_linklocal_policy() {
     let g = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
     let key = Key::new(b"pw").unwrap();
     let mut h = Host::new(cfg(1, 0, b"pw"), 1);
-    h.carp.set_addresses(0, &[], &[g, ll], None, &mut |_| {});
+    h.set_addresses(0, &[], &[g, ll]);
     for ctx in [HmacContext::Orig, HmacContext::NoV6Ll] {
         let counter = [9; 8];
         let hmac = hmac_finish(&hmac_prefix(&key, 1, None, &[], &[ll, g], ctx), &counter);
@@ -374,21 +411,14 @@ fn hmac_contexts_accept_either_linklocal_policy() {
 #[test]
 fn forced_states() {
     let mut h = Host::new(cfg(1, 0, b"pw"), 1);
-    h.carp.force_state(S, State::Master, &mut |_| {});
+    h.force(S, State::Master);
     assert_eq!(h.state(), State::Master);
-    h.carp.force_state(2 * S, State::Backup, &mut |_| {});
+    h.force(2 * S, State::Backup);
     assert_eq!(h.state(), State::Backup);
     assert_eq!(h.carp.next_deadline(), Some(2 * S + 3 * S));
     // Not running: ignored.
-    h.carp.set_link(
-        3 * S,
-        Link {
-            up: false,
-            carpdev_up: true,
-        },
-        &mut |_| {},
-    );
-    h.carp.force_state(3 * S, State::Master, &mut |_| {});
+    h.set_link(3 * S, false, true);
+    h.force(3 * S, State::Master);
     assert_eq!(h.state(), State::Init);
 }
 
@@ -397,15 +427,9 @@ fn address_change_restarts() {
     let mut h = Host::new(cfg(1, 0, b"pw"), 1);
     h.timer(3 * S);
     assert_eq!(h.state(), State::Master);
-    h.carp.set_addresses(
-        4 * S,
-        &[[192, 0, 2, 1], [192, 0, 2, 2]],
-        &[],
-        None,
-        &mut |_| {},
-    );
+    h.set_addresses(4 * S, &[[192, 0, 2, 1], [192, 0, 2, 2]], &[]);
     assert_eq!(h.state(), State::Backup);
-    h.carp.set_addresses(5 * S, &[], &[], None, &mut |_| {});
+    h.set_addresses(5 * S, &[], &[]);
     assert_eq!(h.state(), State::Init, "no address: not running");
     assert!(!h.carp.running());
 }
@@ -414,12 +438,10 @@ fn address_change_restarts() {
 fn dual_stack_timers_per_family() {
     let g = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
     let mut h = Host::new(cfg(1, 100, b"pw"), 1);
-    h.carp
-        .set_addresses(0, &[[192, 0, 2, 1]], &[g], None, &mut |_| {});
+    h.set_addresses(0, &[[192, 0, 2, 1]], &[g]);
     let mut peer = Host::new(cfg(1, 0, b"pw"), 2);
-    peer.carp
-        .set_addresses(0, &[[192, 0, 2, 1]], &[g], None, &mut |_| {});
-    let pkt = peer.carp.advert(0, false).unwrap();
+    peer.set_addresses(0, &[[192, 0, 2, 1]], &[g]);
+    let pkt = peer.advert();
     // Only IPv4 advertisements arrive: the IPv6 master-down timer fires.
     for t in 1..4 {
         h.input(t * S, &pkt, false).unwrap();

@@ -24,10 +24,12 @@ fuzz_target!(|data: &[u8]| {
         .unwrap_or_default();
     let mut carp = Carp::new(cfg, 42);
     let mut sink = |_a: Action| {};
-    carp.set_addresses(0, &[[192, 0, 2, 1]], &[], None, &mut sink);
-    carp.set_link(0, Link { up: true, carpdev_up: true }, &mut sink);
+    let addrs = Addrs { v4: &[[192, 0, 2, 1]], v6: &[], lladdr: None };
+    carp.set_addresses(0, &addrs, &mut sink);
+    let link = Link { up: true, carpdev_up: true };
+    carp.set_link(0, link, &addrs, &mut sink);
     if let Ok(h) = Header::parse(ttl, rest) {
-        let _ = carp.input(1, Family::V4, &h, ttl & 1 == 1, &mut sink);
-        carp.on_timer(u64::from(ttl) << 30, &mut sink);
+        let _ = carp.input(1, Family::V4, &h, ttl & 1 == 1, &addrs, &mut sink);
+        carp.on_timer(u64::from(ttl) << 30, &addrs, &mut sink);
     }
 });
