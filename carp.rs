@@ -10,7 +10,10 @@
 //! - `carp.rs`: module init/exit, nothing else.
 //! - `carp_dev.rs`: the net_device, its `rtnl_link_ops`, the per-lower-device
 //!   port and the netdevice notifier.
-//! - `carp_net.rs`: per-network-namespace state.
+//! - `carp_net.rs`: per-network-namespace state, logging, demotion.
+//! - `carp_sysctl.rs`: `net.inet.carp.*`.
+//! - `carp_tx.rs` / `carp_rx.rs`: advertisements out and in; the lower
+//!   device's rx_handler (virtual MAC, ARP/NDP for the virtual addresses).
 //! - `carp_proto.rs`, `carp_balance.rs`, `carp_sha1.rs`: the pure protocol
 //!   core (no kernel types), also compiled and tested on the host.
 //! - `carp_sys.rs`: raw bindings (generated in Kbuild) and C helpers.
@@ -21,8 +24,11 @@ pub mod carp_balance;
 mod carp_dev;
 mod carp_net;
 pub mod carp_proto;
+mod carp_rx;
 pub mod carp_sha1;
 mod carp_sys;
+mod carp_sysctl;
+mod carp_tx;
 mod carp_util;
 
 module! {
@@ -42,6 +48,7 @@ module! {
 struct CarpModule {
     _link: carp_dev::LinkRegistration,
     _notifier: carp_dev::NotifierRegistration,
+    _proto: carp_rx::ProtoRegistration,
     _net: carp_net::Registration,
 }
 
@@ -50,12 +57,14 @@ impl kernel::Module for CarpModule {
         // The per-netns state must exist before a device can be created,
         // so the link type is registered last.
         let net = carp_net::Registration::new()?;
+        let proto = carp_rx::ProtoRegistration::new()?;
         let notifier = carp_dev::NotifierRegistration::new()?;
         let link = carp_dev::LinkRegistration::new()?;
         pr_info!("carp: Common Address Redundancy Protocol loaded\n");
         Ok(Self {
             _net: net,
             _notifier: notifier,
+            _proto: proto,
             _link: link,
         })
     }

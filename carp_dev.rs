@@ -9,18 +9,29 @@
 //!
 //! # Locking
 //!
-//! Creating, deleting and linking devices, and every change to a port's
-//! list, happen under RTNL. The receive path walks the list under RCU; a
-//! device is unlinked with `list_del_rcu` in `ndo_uninit` and freed after the
-//! RCU grace period that unregistration waits for. A port is freed after
-//! `netdev_rx_handler_unregister`, which waits for in-flight receivers.
+//! - RTNL: creating, deleting, configuring and linking devices, every change
+//!   to a port's list, lower-device and address events.
+//! - RCU: the receive path walks a port's list. A device leaves the list
+//!   with `list_del_rcu` in `ndo_uninit` and is freed after the grace period
+//!   unregistration waits for; a port is freed after
+//!   `netdev_rx_handler_unregister`, which waits for receivers.
+//! - [`CarpDev::state`], a BH-disabling spinlock: the protocol core and the
+//!   device's addresses, shared by the hrtimer and receive softirqs and by
+//!   process context. Actions the core returns are carried out with it held
+//!   (they only queue packets and set flags), except what needs RTNL, which
+//!   goes to [`CarpDev::work`].
 
+use crate::carp_balance::{self, Carpnodes};
 use crate::carp_net::carp_net;
+use crate::carp_proto::{
+    Action, Addrs, Carp, Config, ConfigAttr, ConfigUpdate, Link, Stat, State, NSTATS,
+};
 use crate::carp_sys as sys;
-use crate::carp_util::{set_err_msg, KStatic};
+use crate::carp_util::{dev_name, now, set_err_msg, BhLock, KStatic};
 use core::ffi::{c_int, c_ulong, c_void};
 use core::mem::size_of;
 use core::ptr::{addr_of_mut, null_mut};
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::error::{from_result, to_result};
 use kernel::prelude::*;
 
@@ -31,7 +42,7 @@ use kernel::prelude::*;
 /// `devs` is a list of [`CarpDev::list`] entries, modified only under RTNL
 /// (RCU readers may walk it). The port is the lower device's
 /// `rx_handler_data` from [`Port::get_or_create`] until [`Port::release`].
-struct Port {
+pub(crate) struct Port {
     lower: *mut sys::net_device,
     devs: sys::list_head,
     count: usize,
@@ -45,9 +56,25 @@ impl Port {
     /// RTNL held, `lower` a live device.
     unsafe fn get(lower: *mut sys::net_device) -> Option<*mut Port> {
         // SAFETY: RTNL held and `lower` live, by the caller.
-        if unsafe { sys::carp_rx_handler_is(lower, Some(carp_handle_frame)) } {
+        if unsafe { sys::carp_rx_handler_is(lower, Some(crate::carp_rx::carp_handle_frame)) } {
             // SAFETY: as above; our handler means our data is a `Port`.
             Some(unsafe { sys::carp_rx_handler_data_rtnl(lower) }.cast())
+        } else {
+            None
+        }
+    }
+
+    /// The port of `lower` seen from the receive path.
+    ///
+    /// # Safety
+    ///
+    /// RCU read side held, `lower` a live device.
+    pub(crate) unsafe fn get_rcu<'a>(lower: *const sys::net_device) -> Option<&'a Port> {
+        // SAFETY: by the caller's guarantee.
+        if unsafe { sys::carp_rx_handler_is(lower, Some(crate::carp_rx::carp_handle_frame)) } {
+            // SAFETY: our handler's data is a `Port`, alive until the
+            // handler is unregistered, which waits for RCU readers.
+            Some(unsafe { &*sys::carp_rx_handler_data_rcu(lower).cast::<Port>() })
         } else {
             None
         }
@@ -78,13 +105,21 @@ impl Port {
         unsafe { sys::carp_init_list_head(addr_of_mut!((*port).devs)) };
         // SAFETY: RTNL held; `port` stays valid until `release` unregisters
         // the handler.
-        let err =
-            unsafe { sys::netdev_rx_handler_register(lower, Some(carp_handle_frame), port.cast()) };
+        let err = unsafe {
+            sys::netdev_rx_handler_register(
+                lower,
+                Some(crate::carp_rx::carp_handle_frame),
+                port.cast(),
+            )
+        };
         if let Err(e) = to_result(err) {
             // SAFETY: registration failed, so nobody else saw `port`.
             drop(unsafe { KBox::from_raw(port) });
             return Err(e);
         }
+        // Advertisements are multicast: listen for them on the lower device.
+        // SAFETY: RTNL held, `lower` live.
+        unsafe { crate::carp_rx::join_groups(lower, true) };
         Ok(port)
     }
 
@@ -99,26 +134,78 @@ impl Port {
             if (*port).count > 0 {
                 return;
             }
+            crate::carp_rx::join_groups((*port).lower, false);
             // Waits for receivers still using the port (synchronize_net).
             sys::netdev_rx_handler_unregister((*port).lower);
             drop(KBox::from_raw(port));
         }
     }
+
+    /// Calls `f` for every carp device on the port.
+    ///
+    /// # Safety
+    ///
+    /// RTNL or the RCU read side held; `f` must not unlink devices.
+    pub(crate) unsafe fn for_each(&self, mut f: impl FnMut(&CarpDev) -> bool) {
+        let head = core::ptr::addr_of!(self.devs).cast_mut();
+        // SAFETY: the list is valid under RTNL or RCU (type invariant).
+        let mut pos = unsafe { sys::carp_list_next_rcu(head) };
+        while pos != head {
+            // SAFETY: every entry is the `list` field of a live `CarpDev`.
+            let cd = unsafe {
+                &*pos
+                    .byte_sub(core::mem::offset_of!(CarpDev, list))
+                    .cast::<CarpDev>()
+            };
+            if !f(cd) {
+                return;
+            }
+            // SAFETY: as above.
+            pos = unsafe { sys::carp_list_next_rcu(pos) };
+        }
+    }
+}
+
+/// What the protocol core and the device's addresses need, under
+/// [`CarpDev::state`].
+pub(crate) struct DevState {
+    /// The protocol core.
+    pub(crate) carp: Carp,
+    /// The device's IPv4 addresses.
+    pub(crate) v4: KVec<[u8; 4]>,
+    /// The device's IPv6 addresses.
+    pub(crate) v6: KVec<[u8; 16]>,
+    /// Being unregistered: no more timers or work.
+    pub(crate) dead: bool,
+    /// Gratuitous ARP / unsolicited NA wanted once the carrier is up.
+    pub(crate) notify_peers: bool,
+    /// Work wanted: re-read addresses.
+    pub(crate) want_addrs: bool,
+    /// Work wanted: tell userspace the state changed (RTM_NEWLINK).
+    pub(crate) want_info: bool,
+    /// Carrier as last set.
+    pub(crate) carrier: bool,
 }
 
 /// A carp device's private data (`netdev_priv`).
 ///
 /// # Invariants
 ///
-/// `port` is null until the device is registered and linked, then points at
-/// the port of `lower` and `list` is on that port's list until
-/// `carp_uninit`.
+/// Initialised by `carp_newlink` before the device is registered. `port` is
+/// null until the device is linked, then points at the port of `lower` and
+/// `list` is on that port's list until `carp_uninit`.
 #[repr(C)]
 pub(crate) struct CarpDev {
-    dev: *mut sys::net_device,
-    lower: *mut sys::net_device,
+    pub(crate) dev: *mut sys::net_device,
+    pub(crate) lower: *mut sys::net_device,
     port: *mut Port,
     list: sys::list_head,
+    /// The protocol core and addresses.
+    pub(crate) state: BhLock<DevState>,
+    timer: sys::hrtimer,
+    work: sys::work_struct,
+    /// Per-device statistics, indexed by [`Stat`].
+    pub(crate) stats: [AtomicU64; NSTATS],
 }
 
 /// `netdev_priv` as a [`CarpDev`].
@@ -126,21 +213,252 @@ pub(crate) struct CarpDev {
 /// # Safety
 ///
 /// `dev` must be a carp device (created with [`LINK_OPS`]).
-unsafe fn priv_of(dev: *const sys::net_device) -> *mut CarpDev {
+pub(crate) unsafe fn priv_of(dev: *const sys::net_device) -> *mut CarpDev {
     // SAFETY: carp devices are allocated with `priv_size` of a `CarpDev`.
     unsafe { sys::carp_netdev_priv(dev) }.cast()
 }
 
-/// The lower device's rx_handler.
+/// Whether `dev` is a carp device.
 ///
 /// # Safety
 ///
-/// Called by the core receive path under RCU with a valid `*pskb` whose
-/// device's rx_handler_data is our [`Port`].
-unsafe extern "C" fn carp_handle_frame(_pskb: *mut *mut sys::sk_buff) -> sys::rx_handler_result_t {
-    // Frames for the carp devices are claimed here with the receive path;
-    // everything else continues on the lower device.
-    sys::rx_handler_result_RX_HANDLER_PASS
+/// `dev` must be a live net_device.
+pub(crate) unsafe fn is_carp(dev: *const sys::net_device) -> bool {
+    // SAFETY: reading the ops pointer of a live device.
+    core::ptr::eq(unsafe { (*dev).netdev_ops }, &NETDEV_OPS)
+}
+
+/// The work queue for what needs process context and RTNL.
+static WQ: KStatic<*mut sys::workqueue_struct> = KStatic::new(null_mut());
+
+impl CarpDev {
+    /// Counts `stat` for this device and its namespace.
+    pub(crate) fn count(&self, stat: Stat) {
+        if let Some(c) = self.stats.get(stat as usize) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the device is live, so is its namespace and our state.
+        unsafe { carp_net(sys::carp_dev_net(self.dev)) }.count(stat);
+    }
+
+    /// Runs `f` on the core under the lock, carries out the actions it
+    /// returns, then updates the carrier and re-arms the timer.
+    pub(crate) fn with_core(&self, f: impl FnOnce(&mut Carp, &Addrs<'_>, &mut dyn FnMut(Action))) {
+        let mut st = self.state.lock();
+        if st.dead {
+            return;
+        }
+        let DevState {
+            carp,
+            v4,
+            v6,
+            notify_peers,
+            want_info,
+            carrier,
+            ..
+        } = &mut *st;
+        let addrs = Addrs {
+            v4: v4.as_slice(),
+            v6: v6.as_slice(),
+            lladdr: None,
+        };
+        let mut queue_work = false;
+        let tx = crate::carp_tx::TxParams {
+            mode: carp.config().balancing,
+            peer: carp.config().peer,
+        };
+        f(carp, &addrs, &mut |a| match a {
+            Action::Send { packet, v4, v6, .. } => {
+                crate::carp_tx::send_advert(self, tx, &packet, v4, v6, &addrs);
+            }
+            Action::State {
+                vhid,
+                old,
+                new,
+                reason,
+                ..
+            } => {
+                if new == State::Master && old == State::Backup {
+                    self.count(Stat::Preempt);
+                }
+                // SAFETY: the device is live while we hold its state.
+                let name = unsafe { dev_name(self.dev) };
+                crate::carp_net::log_state(self.dev, name, vhid, old, new, reason);
+                *want_info = true;
+                queue_work = true;
+            }
+            Action::GratuitousArp | Action::UnsolicitedNa => {
+                // Sent by __netdev_notify_peers with RTNL: at once if the
+                // carrier is already up, else when it comes up (the qdisc
+                // only starts then).
+                *notify_peers = true;
+                if *carrier {
+                    queue_work = true;
+                }
+            }
+        });
+        let master = carp.link_state() == State::Master;
+        if master != *carrier {
+            *carrier = master;
+            // SAFETY: the device is live; carrier changes are allowed in
+            // atomic context.
+            unsafe {
+                if master {
+                    sys::netif_carrier_on(self.dev);
+                } else {
+                    sys::netif_carrier_off(self.dev);
+                }
+            }
+        }
+        let next = carp.next_deadline();
+        let timer = core::ptr::addr_of!(self.timer).cast_mut();
+        // SAFETY: the timer was initialised in newlink and is cancelled
+        // (after `dead` is set) before the device goes away.
+        unsafe {
+            match next {
+                Some(t) => sys::carp_hrtimer_start(timer, t),
+                None => {
+                    sys::hrtimer_try_to_cancel(timer);
+                }
+            }
+        }
+        drop(st);
+        if queue_work {
+            self.queue_work();
+        }
+    }
+
+    /// Queues the device's work, holding a device reference until it runs.
+    pub(crate) fn queue_work(&self) {
+        let work = core::ptr::addr_of!(self.work).cast_mut();
+        // SAFETY: the work was initialised in newlink; the workqueue exists
+        // while the module is loaded. The reference taken for a newly
+        // queued work is dropped by `carp_work`.
+        unsafe {
+            if sys::carp_queue_work(*WQ.get(), work) {
+                sys::carp_dev_hold(self.dev);
+            }
+        }
+    }
+
+    /// Re-reads the device's addresses and hands them to the core.
+    ///
+    /// # Safety
+    ///
+    /// RTNL held.
+    unsafe fn resync_addrs(&self) {
+        let mut v4 = KVec::new();
+        let mut v6 = KVec::new();
+        // SAFETY: RTNL held (caller), the device is live.
+        unsafe { crate::carp_rx::collect_addrs(self.dev, &mut v4, &mut v6) };
+        {
+            let mut st = self.state.lock();
+            core::mem::swap(&mut st.v4, &mut v4);
+            core::mem::swap(&mut st.v6, &mut v6);
+        }
+        // The old lists drop here, outside the lock.
+        let t = now();
+        self.with_core(|carp, addrs, mut sink| carp.set_addresses(t, addrs, &mut sink));
+    }
+
+    /// The current admin/carpdev condition.
+    ///
+    /// # Safety
+    ///
+    /// RTNL held.
+    unsafe fn link(&self) -> Link {
+        // SAFETY: both devices are live under RTNL.
+        unsafe {
+            Link {
+                up: (*self.dev).flags & sys::net_device_flags_IFF_UP != 0,
+                carpdev_up: sys::carp_netif_running(self.lower)
+                    && sys::carp_netif_carrier_ok(self.lower),
+            }
+        }
+    }
+
+    /// Pushes the admin/carpdev condition to the core.
+    ///
+    /// # Safety
+    ///
+    /// RTNL held.
+    pub(crate) unsafe fn update_link(&self) {
+        // SAFETY: forwarded.
+        let link = unsafe { self.link() };
+        let t = now();
+        self.with_core(|carp, addrs, mut sink| carp.set_link(t, link, addrs, &mut sink));
+    }
+}
+
+/// The device's work: what needs RTNL.
+///
+/// # Safety
+///
+/// Called by the workqueue for a work queued by [`CarpDev::queue_work`],
+/// which holds a device reference for it.
+unsafe extern "C" fn carp_work(work: *mut sys::work_struct) {
+    // SAFETY: the work is the `work` field of a `CarpDev` kept alive by the
+    // reference taken when it was queued.
+    let cd = unsafe {
+        &*work
+            .byte_sub(core::mem::offset_of!(CarpDev, work))
+            .cast::<CarpDev>()
+    };
+    // SAFETY: process context.
+    unsafe { sys::rtnl_lock() };
+    let (dead, addrs, peers, info) = {
+        let mut st = cd.state.lock();
+        let peers = st.notify_peers && st.carrier;
+        let r = (st.dead, st.want_addrs, peers, st.want_info);
+        st.want_addrs = false;
+        st.want_info = false;
+        if peers {
+            st.notify_peers = false;
+        }
+        r
+    };
+    if !dead {
+        // SAFETY: RTNL held, the device is registered (not dead).
+        unsafe {
+            if addrs {
+                cd.resync_addrs();
+            }
+            if peers {
+                sys::__netdev_notify_peers(cd.dev);
+            }
+            if info {
+                sys::call_netdevice_notifiers(
+                    sys::netdev_cmd_NETDEV_CHANGEINFODATA as c_ulong,
+                    cd.dev,
+                );
+            }
+        }
+    }
+    // SAFETY: RTNL taken above; the reference was taken when queued.
+    unsafe {
+        sys::rtnl_unlock();
+        sys::carp_dev_put(cd.dev);
+    }
+}
+
+/// The hrtimer: runs the core's timers.
+///
+/// # Safety
+///
+/// Called by the hrtimer core (softirq) for the `timer` field of a live
+/// `CarpDev`; the timer is cancelled before the device is freed.
+unsafe extern "C" fn carp_timer(timer: *mut sys::hrtimer) -> sys::hrtimer_restart {
+    // SAFETY: as documented above.
+    let cd = unsafe {
+        &*timer
+            .byte_sub(core::mem::offset_of!(CarpDev, timer))
+            .cast::<CarpDev>()
+    };
+    let t = now();
+    // Re-armed inside `with_core` with hrtimer_start, which is allowed from
+    // the callback; NORESTART keeps the new expiry.
+    cd.with_core(|carp, addrs, mut sink| carp.on_timer(t, addrs, &mut sink));
+    sys::hrtimer_restart_HRTIMER_NORESTART
 }
 
 /// `ndo_open`.
@@ -149,24 +467,39 @@ unsafe extern "C" fn carp_handle_frame(_pskb: *mut *mut sys::sk_buff) -> sys::rx
 ///
 /// Called by the kernel under RTNL with a registered carp device.
 unsafe extern "C" fn carp_open(dev: *mut sys::net_device) -> c_int {
-    // A carp device starts in INIT: carrier down until it becomes MASTER.
-    // SAFETY: the core calls ndo_open with a live device under RTNL.
-    unsafe { sys::netif_carrier_off(dev) };
+    // SAFETY: as documented; the carp device's priv is initialised.
+    unsafe {
+        let cd = &*priv_of(dev);
+        let err = sys::dev_uc_add(cd.lower, (*dev).dev_addr);
+        if err != 0 {
+            return err;
+        }
+        // Carrier stays down until the device is MASTER.
+        sys::netif_carrier_off(dev);
+        cd.state.lock().carrier = false;
+        cd.update_link();
+    }
     0
 }
 
-/// `ndo_stop`.
+/// `ndo_stop`: sends the bow-out advertisement while MASTER.
 ///
 /// # Safety
 ///
 /// Called by the kernel under RTNL with a registered carp device.
 unsafe extern "C" fn carp_stop(dev: *mut sys::net_device) -> c_int {
-    // SAFETY: as in `carp_open`.
-    unsafe { sys::netif_carrier_off(dev) };
+    // SAFETY: as documented.
+    unsafe {
+        let cd = &*priv_of(dev);
+        // IFF_UP is already clear here, so this is "admin down".
+        cd.update_link();
+        sys::dev_uc_del(cd.lower, (*dev).dev_addr);
+        sys::netif_carrier_off(dev);
+    }
     0
 }
 
-/// `ndo_start_xmit`.
+/// `ndo_start_xmit`: out through the lower device, only as MASTER.
 ///
 /// # Safety
 ///
@@ -176,34 +509,33 @@ unsafe extern "C" fn carp_start_xmit(
     skb: *mut sys::sk_buff,
     dev: *mut sys::net_device,
 ) -> sys::netdev_tx_t {
-    // SAFETY: ndo_start_xmit gets a live carp device and owns `skb`; the
-    // lower device outlives the carp device (it is unregistered first).
+    // SAFETY: the lower device outlives the carp device (it is unregistered
+    // first); the skb is ours.
     unsafe {
-        let cd = priv_of(dev);
-        (*skb)
-            .__bindgen_anon_1
-            .__bindgen_anon_1
-            .__bindgen_anon_1
-            .dev = (*cd).lower;
+        let cd = &*priv_of(dev);
+        sys::carp_skb_set_dev(skb, cd.lower);
         sys::__dev_queue_xmit(skb, null_mut());
     }
     sys::netdev_tx_NETDEV_TX_OK
 }
 
-/// `ndo_uninit`: undoes what `carp_newlink` linked.
+/// `ndo_uninit`: undoes what `carp_newlink` set up.
 ///
 /// # Safety
 ///
 /// Called by the kernel under RTNL while unregistering a carp device.
 unsafe extern "C" fn carp_uninit(dev: *mut sys::net_device) {
-    // SAFETY: ndo_uninit runs under RTNL during unregistration of a carp
-    // device; by the `CarpDev` invariant a non-null port means linked.
+    // SAFETY: as documented; by the `CarpDev` invariant a non-null port
+    // means linked.
     unsafe {
         let cd = priv_of(dev);
         let port = (*cd).port;
         if port.is_null() {
             return;
         }
+        (*cd).state.lock().dead = true;
+        // The callback sees `dead` and does not re-arm.
+        sys::hrtimer_cancel(addr_of_mut!((*cd).timer));
         sys::carp_list_del_rcu(addr_of_mut!((*cd).list));
         sys::netdev_upper_dev_unlink((*cd).lower, dev);
         (*cd).port = null_mut();
@@ -211,6 +543,18 @@ unsafe extern "C" fn carp_uninit(dev: *mut sys::net_device) {
         Port::release(port);
         carp_net(sys::carp_dev_net(dev)).device_removed();
     }
+}
+
+/// `priv_destructor`: drops the Rust state (the device is freed after).
+///
+/// # Safety
+///
+/// Called once by the kernel after the device was unregistered.
+unsafe extern "C" fn carp_destructor(dev: *mut sys::net_device) {
+    // SAFETY: newlink initialised the state before registering; the timer
+    // was cancelled in uninit, and queued work holds a reference, so
+    // nothing uses the state any more.
+    unsafe { BhLock::drop_data(addr_of_mut!((*priv_of(dev)).state)) };
 }
 
 /// `ndo_get_iflink`: the lower device (`ip link` shows `carp0@eth0`).
@@ -241,7 +585,7 @@ static NETDEV_OPS: sys::net_device_ops = sys::net_device_ops {
 ///
 /// Called by rtnl_create_link on a freshly allocated, unregistered device.
 unsafe extern "C" fn carp_setup(dev: *mut sys::net_device) {
-    // SAFETY: called by rtnl_create_link on a freshly allocated device.
+    // SAFETY: as documented.
     unsafe {
         sys::ether_setup(dev);
         (*dev).netdev_ops = &NETDEV_OPS;
@@ -256,17 +600,219 @@ unsafe extern "C" fn carp_setup(dev: *mut sys::net_device) {
     }
 }
 
+/// Reads the IFLA_CARP_* attributes of a request into a [`ConfigUpdate`].
+///
+/// # Safety
+///
+/// `data` is null or holds `IFLA_CARP_MAX + 1` attributes validated by
+/// [`POLICY`]; `pairs` receives carpnodes and must outlive the result.
+unsafe fn parse_update<'a>(
+    data: *mut *mut sys::nlattr,
+    pairs: &'a mut [(u32, u32); carp_balance::MAX_NODES],
+) -> core::result::Result<(ConfigUpdate<'a>, Option<u32>), &'static core::ffi::CStr> {
+    let mut u = ConfigUpdate::default();
+    if data.is_null() {
+        return Ok((u, None));
+    }
+    // SAFETY: `data` has IFLA_CARP_MAX + 1 entries (caller).
+    let attr = |i: u32| unsafe { *data.add(i as usize) };
+    let u32_of = |i: u32| {
+        let a = attr(i);
+        // SAFETY: the policy checked the length of u32 attributes.
+        (!a.is_null()).then(|| unsafe { sys::carp_nla_get_u32(a) })
+    };
+    u.vhid = u32_of(sys::IFLA_CARP_VHID);
+    u.advskew = u32_of(sys::IFLA_CARP_ADVSKEW);
+    u.advbase = u32_of(sys::IFLA_CARP_ADVBASE);
+    u.balancing = u32_of(sys::IFLA_CARP_BALANCING);
+    let state = u32_of(sys::IFLA_CARP_STATE);
+    if let Some(p) = u32_of(sys::IFLA_CARP_PEER) {
+        // The attribute holds the address in network order.
+        let a = p.to_ne_bytes();
+        u.peer = Some((a != [0; 4]).then_some(a));
+    }
+    let bin = |i: u32| -> Option<&'a [u8]> {
+        let a = attr(i);
+        if a.is_null() {
+            return None;
+        }
+        // SAFETY: a validated attribute: header then `nla_len - 4` bytes.
+        unsafe {
+            let len = usize::from((*a).nla_len).saturating_sub(4);
+            Some(core::slice::from_raw_parts(a.cast::<u8>().add(4), len))
+        }
+    };
+    // The policy limits the pass to 19 bytes; the core checks it again.
+    u.pass = bin(sys::IFLA_CARP_PASS);
+    if let Some(n) = bin(sys::IFLA_CARP_CARPNODES) {
+        if n.len() % 2 != 0 || n.is_empty() {
+            return Err(c"carp: carpnodes must be vhid/advskew byte pairs");
+        }
+        let count = n.len() / 2;
+        if count > carp_balance::MAX_NODES {
+            return Err(c"carp: too many carpnodes (at most 32)");
+        }
+        for (slot, c) in pairs.iter_mut().zip(n.chunks_exact(2)) {
+            *slot = (u32::from(c[0]), u32::from(c[1]));
+        }
+        u.carpnodes = pairs.get(..count);
+    }
+    Ok((u, state))
+}
+
+/// The extack message for a core validation error.
+fn config_msg(attr: ConfigAttr, msg: &str) -> &'static core::ffi::CStr {
+    // Messages from the core are static &str without NUL; map to C strings.
+    match (attr, msg) {
+        (ConfigAttr::Vhid, _) => c"carp: vhid must be 1..255",
+        (ConfigAttr::Advskew, "advskew needs a vhid") => c"carp: advskew needs a vhid",
+        (ConfigAttr::Advskew, _) => c"carp: advskew must be 0..254",
+        (ConfigAttr::Advbase, _) => c"carp: advbase must be 0..254",
+        (ConfigAttr::Pass, "pass must not contain a NUL byte") => {
+            c"carp: pass must not contain a NUL byte"
+        }
+        (ConfigAttr::Pass, _) => c"carp: pass is longer than 19 bytes",
+        (ConfigAttr::Balancing, "balancing needs at least two carpnodes") => {
+            c"carp: balancing needs at least two carpnodes"
+        }
+        (ConfigAttr::Balancing, _) => {
+            c"carp: unknown balancing mode (none, ip, ip-stealth, ip-unicast, arp)"
+        }
+        (ConfigAttr::Peer, _) => c"carp: carppeer must be a unicast IPv4 address",
+        (ConfigAttr::State, _) => c"carp: state must be backup or master",
+        (ConfigAttr::Carpnodes, "too many carpnodes (at most 32)") => {
+            c"carp: too many carpnodes (at most 32)"
+        }
+        (ConfigAttr::Carpnodes, "duplicate vhid in carpnodes") => {
+            c"carp: duplicate vhid in carpnodes"
+        }
+        (ConfigAttr::Carpnodes, "carpnodes vhid must be 1..255") => {
+            c"carp: carpnodes vhid must be 1..255"
+        }
+        (ConfigAttr::Carpnodes, "carpnodes advskew must be 0..254") => {
+            c"carp: carpnodes advskew must be 0..254"
+        }
+        (ConfigAttr::Carpnodes, "give either vhid or carpnodes, not both") => {
+            c"carp: give either vhid or carpnodes, not both"
+        }
+        (ConfigAttr::Carpnodes, _) => c"carp: invalid carpnodes",
+    }
+}
+
+/// Validates and applies IFLA_CARP_* attributes: all or nothing.
+///
+/// # Safety
+///
+/// RTNL held; `dev` is an initialised carp device; `data` as in
+/// [`parse_update`].
+unsafe fn apply_config(
+    dev: *mut sys::net_device,
+    data: *mut *mut sys::nlattr,
+    extack: *mut sys::netlink_ext_ack,
+) -> Result {
+    // SAFETY: by the caller's guarantee.
+    let cd = unsafe { &*priv_of(dev) };
+    let mut pairs = [(0u32, 0u32); carp_balance::MAX_NODES];
+    // SAFETY: forwarded.
+    let (upd, state) = match unsafe { parse_update(data, &mut pairs) } {
+        Ok(r) => r,
+        Err(msg) => {
+            set_err_msg(extack, msg);
+            return Err(EINVAL);
+        }
+    };
+    let force = match state {
+        None => None,
+        Some(s) => match State::from_u32(s) {
+            Some(State::Init) | None => {
+                set_err_msg(extack, c"carp: state must be backup or master");
+                return Err(EINVAL);
+            }
+            Some(s) => Some(s),
+        },
+    };
+    let old = *cd.state.lock().carp.config();
+    let new = match old.apply(&upd) {
+        Ok(c) => c,
+        Err(e) => {
+            set_err_msg(extack, config_msg(e.attr, e.message));
+            return Err(EINVAL);
+        }
+    };
+    // A vhid may be used by only one carp device on a lower device.
+    if let Some(nodes) = new.nodes {
+        let mut clash = false;
+        // SAFETY: RTNL held; the port (if linked) is valid.
+        unsafe {
+            if let Some(port) = Port::get(cd.lower) {
+                (*port).for_each(|other| {
+                    if !core::ptr::eq(other, cd) {
+                        let o = *other.state.lock().carp.config();
+                        clash = o.nodes.is_some_and(|on| on.overlap(&nodes).is_some());
+                    }
+                    !clash
+                });
+            }
+        }
+        if clash {
+            set_err_msg(extack, c"carp: vhid already used on this carpdev");
+            return Err(EEXIST);
+        }
+    }
+    if new != old {
+        let t = now();
+        cd.with_core(|carp, _addrs, mut sink| carp.set_config(t, new, &mut sink));
+        // SAFETY: RTNL held.
+        unsafe { set_mac(cd, &new) };
+    }
+    if let Some(s) = force {
+        let t = now();
+        cd.with_core(|carp, addrs, mut sink| carp.force_state(t, s, addrs, &mut sink));
+    }
+    Ok(())
+}
+
+/// Gives the device its virtual MAC address.
+///
+/// # Safety
+///
+/// RTNL held.
+unsafe fn set_mac(cd: &CarpDev, cfg: &Config) {
+    let Some(nodes) = cfg.nodes else {
+        return;
+    };
+    let mac = carp_balance::shared_mac(cfg.balancing, nodes.leader().vhid);
+    // SAFETY: RTNL held; the device is live.
+    unsafe {
+        let dev = cd.dev;
+        let cur = core::slice::from_raw_parts((*dev).dev_addr, 6);
+        if cur == mac {
+            return;
+        }
+        let up = (*dev).flags & sys::net_device_flags_IFF_UP != 0;
+        if up {
+            sys::dev_uc_del(cd.lower, (*dev).dev_addr);
+        }
+        sys::carp_eth_hw_addr_set(dev, mac.as_ptr());
+        if up {
+            sys::dev_uc_add(cd.lower, (*dev).dev_addr);
+        }
+        sys::call_netdevice_notifiers(sys::netdev_cmd_NETDEV_CHANGEADDR as c_ulong, dev);
+    }
+}
+
 /// `rtnl_link_ops.newlink`: attaches a new carp device to its lower device.
 ///
 /// # Safety
 ///
 /// Called by rtnetlink under RTNL with `tb` holding `IFLA_MAX + 1`
-/// validated attributes and `dev` allocated by [`carp_setup`].
+/// validated attributes, `data` null or holding ours, and `dev` allocated by
+/// [`carp_setup`].
 unsafe extern "C" fn carp_newlink(
     src_net: *mut sys::net,
     dev: *mut sys::net_device,
     tb: *mut *mut sys::nlattr,
-    _data: *mut *mut sys::nlattr,
+    data: *mut *mut sys::nlattr,
     extack: *mut sys::netlink_ext_ack,
 ) -> c_int {
     from_result(|| {
@@ -293,7 +839,7 @@ unsafe extern "C" fn carp_newlink(
                 set_err_msg(extack, c"carp: the lower device must be an Ethernet device");
                 return Err(EINVAL);
             }
-            if core::ptr::eq((*lower).netdev_ops, &NETDEV_OPS) {
+            if is_carp(lower) {
                 set_err_msg(extack, c"carp: cannot stack a carp device on a carp device");
                 return Err(EINVAL);
             }
@@ -315,35 +861,78 @@ unsafe extern "C" fn carp_newlink(
             (*dev).min_mtu = sys::ETH_MIN_MTU;
             (*dev).max_mtu = (*lower).max_mtu;
         }
+        let mut seed = 0u64;
+        // SAFETY: fills 8 bytes of `seed`.
+        unsafe { sys::get_random_bytes(addr_of_mut!(seed).cast(), 8) };
+        // SAFETY: `dev` is ours and not yet registered; its priv area is
+        // zeroed and sized for a `CarpDev`. INVARIANT: initialised before
+        // registration; port null until linked.
+        let cd = unsafe {
+            let cd = priv_of(dev);
+            addr_of_mut!((*cd).dev).write(dev);
+            addr_of_mut!((*cd).lower).write(lower);
+            addr_of_mut!((*cd).port).write(null_mut());
+            BhLock::init(
+                addr_of_mut!((*cd).state),
+                DevState {
+                    carp: Carp::new(Config::default(), seed),
+                    v4: KVec::new(),
+                    v6: KVec::new(),
+                    dead: false,
+                    notify_peers: false,
+                    want_addrs: false,
+                    want_info: false,
+                    carrier: false,
+                },
+            );
+            sys::carp_hrtimer_init(addr_of_mut!((*cd).timer), Some(carp_timer));
+            sys::carp_init_work(addr_of_mut!((*cd).work), Some(carp_work));
+            (*dev).priv_destructor = Some(carp_destructor);
+            &*cd
+        };
+        // SAFETY: RTNL held; initialised above.
+        if let Err(e) = unsafe { apply_config(dev, data, extack) } {
+            // Not registered: free_netdev will not call the destructor.
+            // SAFETY: nothing else saw the state.
+            unsafe {
+                (*dev).priv_destructor = None;
+                BhLock::drop_data(addr_of_mut!((*priv_of(dev)).state));
+            }
+            return Err(e);
+        }
         // SAFETY: RTNL held; `lower` is live.
         let port = unsafe { Port::get_or_create(lower) }.inspect_err(|_| {
             set_err_msg(
                 extack,
                 c"carp: cannot attach to the lower device (rx_handler busy?)",
             );
-        })?;
-        // SAFETY: `dev` is ours and not yet registered; its priv area is
-        // zeroed and sized for a `CarpDev`.
-        let cd = unsafe { priv_of(dev) };
-        // SAFETY: as above; INVARIANT: port stays null until linked.
-        unsafe {
-            cd.write(CarpDev {
-                dev,
-                lower,
-                port: null_mut(),
-                list: sys::list_head::default(),
-            })
+        });
+        let port = match port {
+            Ok(p) => p,
+            Err(e) => {
+                // SAFETY: as above, not registered.
+                unsafe {
+                    (*dev).priv_destructor = None;
+                    BhLock::drop_data(addr_of_mut!((*priv_of(dev)).state));
+                }
+                return Err(e);
+            }
         };
         // SAFETY: RTNL held.
         if let Err(e) = to_result(unsafe { sys::register_netdevice(dev) }) {
-            // SAFETY: RTNL held; the port may have been created for us.
-            unsafe { Port::release(port) };
+            // SAFETY: RTNL held; the port may have been created for us; the
+            // failed registration does not run the destructor.
+            unsafe {
+                Port::release(port);
+                (*dev).priv_destructor = None;
+                BhLock::drop_data(addr_of_mut!((*priv_of(dev)).state));
+            }
             return Err(e);
         }
         // SAFETY: RTNL held, both devices registered.
         if let Err(e) = to_result(unsafe { sys::netdev_upper_dev_link(lower, dev, extack) }) {
             // SAFETY: RTNL held; `dev` is registered and not yet linked, so
-            // `carp_uninit` sees a null port and does nothing.
+            // `carp_uninit` sees a null port; the destructor frees the state.
             unsafe {
                 sys::unregister_netdevice_queue(dev, null_mut());
                 Port::release(port);
@@ -353,15 +942,33 @@ unsafe extern "C" fn carp_newlink(
         // SAFETY: RTNL held; INVARIANT: linked, so set the port and add the
         // device to the port's list.
         unsafe {
-            (*cd).port = port;
+            let cdp = priv_of(dev);
+            (*cdp).port = port;
             (*port).count = (*port).count.saturating_add(1);
-            sys::carp_list_add_tail_rcu(addr_of_mut!((*cd).list), addr_of_mut!((*port).devs));
+            sys::carp_list_add_tail_rcu(addr_of_mut!((*cdp).list), addr_of_mut!((*port).devs));
             carp_net(sys::carp_dev_net(dev)).device_added();
-            sys::netif_stacked_transfer_operstate(lower, dev);
+            set_mac(cd, cd.state.lock().carp.config());
+            sys::netif_carrier_off(dev);
             sys::linkwatch_fire_event(dev);
         }
         Ok(0)
     })
+}
+
+/// `rtnl_link_ops.changelink`.
+///
+/// # Safety
+///
+/// Called by rtnetlink under RTNL with a carp device and validated
+/// attributes.
+unsafe extern "C" fn carp_changelink(
+    dev: *mut sys::net_device,
+    _tb: *mut *mut sys::nlattr,
+    data: *mut *mut sys::nlattr,
+    extack: *mut sys::netlink_ext_ack,
+) -> c_int {
+    // SAFETY: as documented.
+    from_result(|| unsafe { apply_config(dev, data, extack) }.map(|()| 0))
 }
 
 /// `rtnl_link_ops.dellink`.
@@ -370,10 +977,105 @@ unsafe extern "C" fn carp_newlink(
 ///
 /// Called by rtnetlink under RTNL with a carp device and a kill list.
 unsafe extern "C" fn carp_dellink(dev: *mut sys::net_device, head: *mut sys::list_head) {
-    // SAFETY: rtnetlink calls dellink under RTNL with a carp device; the
-    // actual teardown happens in `carp_uninit`.
+    // SAFETY: as documented; the teardown happens in `carp_uninit`.
     unsafe { sys::unregister_netdevice_queue(dev, head) };
 }
+
+/// `rtnl_link_ops.get_size`.
+///
+/// # Safety
+///
+/// Called by rtnetlink with a carp device.
+unsafe extern "C" fn carp_get_size(_dev: *const sys::net_device) -> usize {
+    // Seven u32 attributes, carpnodes and node states (64 + 32 bytes).
+    let a = |payload: usize| (4 + payload + 3) & !3;
+    7 * a(4) + a(64) + a(32)
+}
+
+/// `rtnl_link_ops.fill_info`: the configuration and state, never the pass.
+///
+/// # Safety
+///
+/// Called by rtnetlink with a carp device and a message being built.
+unsafe extern "C" fn carp_fill_info(skb: *mut sys::sk_buff, dev: *const sys::net_device) -> c_int {
+    // SAFETY: as documented.
+    let cd = unsafe { &*priv_of(dev) };
+    let (cfg, states, link, demote) = {
+        let st = cd.state.lock();
+        let mut states = [0u8; 32];
+        for (s, v) in states.iter_mut().zip(st.carp.vhes()) {
+            *s = v.state as u8;
+        }
+        (
+            *st.carp.config(),
+            states,
+            st.carp.link_state(),
+            st.carp.demote(),
+        )
+    };
+    let n = cfg.count();
+    let mut nodes = [0u8; 64];
+    if let Some(list) = cfg.nodes {
+        for (c, node) in nodes.chunks_exact_mut(2).zip(list.as_slice()) {
+            c[0] = node.vhid;
+            c[1] = node.advskew;
+        }
+    }
+    let leader = cfg.nodes.map(|l: Carpnodes| l.leader());
+    let put32 = |t: u32, v: u32| {
+        // SAFETY: `skb` is the message being built.
+        to_result(unsafe { sys::nla_put(skb, t as c_int, 4, addr_of!(v).cast()) })
+    };
+    let putb = |t: u32, b: &[u8]| {
+        // SAFETY: as above.
+        to_result(unsafe { sys::nla_put(skb, t as c_int, b.len() as c_int, b.as_ptr().cast()) })
+    };
+    use core::ptr::addr_of;
+    let r = (|| -> Result {
+        if let Some(l) = leader {
+            put32(sys::IFLA_CARP_VHID, u32::from(l.vhid))?;
+            put32(sys::IFLA_CARP_ADVSKEW, u32::from(l.advskew))?;
+            putb(
+                sys::IFLA_CARP_CARPNODES,
+                nodes.get(..n.saturating_mul(2)).unwrap_or(&[]),
+            )?;
+            putb(sys::IFLA_CARP_NODE_STATES, states.get(..n).unwrap_or(&[]))?;
+        }
+        put32(sys::IFLA_CARP_ADVBASE, u32::from(cfg.advbase))?;
+        put32(sys::IFLA_CARP_STATE, link as u32)?;
+        put32(sys::IFLA_CARP_BALANCING, cfg.balancing as u32)?;
+        put32(sys::IFLA_CARP_DEMOTE, u32::from(demote))?;
+        if let Some(p) = cfg.peer {
+            put32(sys::IFLA_CARP_PEER, u32::from_ne_bytes(p))?;
+        }
+        Ok(())
+    })();
+    match r {
+        Ok(()) => 0,
+        Err(_) => -(kernel::bindings::EMSGSIZE as c_int),
+    }
+}
+
+/// Attribute policy for IFLA_INFO_DATA.
+static POLICY: KStatic<[sys::nla_policy; sys::IFLA_CARP_MAX as usize + 1]> = KStatic::new({
+    // SAFETY: all-zero is a valid (NLA_UNSPEC, accept anything) policy.
+    let mut p: [sys::nla_policy; sys::IFLA_CARP_MAX as usize + 1] = unsafe { core::mem::zeroed() };
+    let u32_t = sys::NLA_U32 as u8;
+    let bin_t = sys::NLA_BINARY as u8;
+    p[sys::IFLA_CARP_VHID as usize].type_ = u32_t;
+    p[sys::IFLA_CARP_ADVSKEW as usize].type_ = u32_t;
+    p[sys::IFLA_CARP_ADVBASE as usize].type_ = u32_t;
+    p[sys::IFLA_CARP_STATE as usize].type_ = u32_t;
+    p[sys::IFLA_CARP_BALANCING as usize].type_ = u32_t;
+    p[sys::IFLA_CARP_PEER as usize].type_ = u32_t;
+    p[sys::IFLA_CARP_DEMOTE as usize].type_ = sys::NLA_REJECT as u8;
+    p[sys::IFLA_CARP_NODE_STATES as usize].type_ = sys::NLA_REJECT as u8;
+    p[sys::IFLA_CARP_PASS as usize].type_ = bin_t;
+    p[sys::IFLA_CARP_PASS as usize].len = 19;
+    p[sys::IFLA_CARP_CARPNODES as usize].type_ = bin_t;
+    p[sys::IFLA_CARP_CARPNODES as usize].len = 64;
+    p
+});
 
 /// The "carp" link type.
 static LINK_OPS: KStatic<sys::rtnl_link_ops> = KStatic::new(sys::rtnl_link_ops {
@@ -381,34 +1083,80 @@ static LINK_OPS: KStatic<sys::rtnl_link_ops> = KStatic::new(sys::rtnl_link_ops {
     priv_size: size_of::<CarpDev>(),
     setup: Some(carp_setup),
     newlink: Some(carp_newlink),
+    changelink: Some(carp_changelink),
     dellink: Some(carp_dellink),
+    get_size: Some(carp_get_size),
+    fill_info: Some(carp_fill_info),
     maxtype: sys::IFLA_CARP_MAX,
+    policy: POLICY.get().cast(),
     // SAFETY: all-zero is a valid `rtnl_link_ops` (null pointers, None).
     ..unsafe { core::mem::zeroed() }
 });
 
-/// The "carp" link type, registered while the module is loaded.
+/// The "carp" link type and its work queue, registered while the module
+/// is loaded.
 pub(crate) struct LinkRegistration(());
 
 impl LinkRegistration {
     /// Registers the link type.
     pub(crate) fn new() -> Result<Self> {
+        // SAFETY: no device exists yet, nothing reads WQ concurrently.
+        unsafe {
+            let wq = sys::carp_alloc_wq();
+            if wq.is_null() {
+                return Err(ENOMEM);
+            }
+            *WQ.get() = wq;
+        }
         // SAFETY: LINK_OPS is a static that outlives the registration.
-        to_result(unsafe { sys::rtnl_link_register(LINK_OPS.get()) })?;
+        if let Err(e) = to_result(unsafe { sys::rtnl_link_register(LINK_OPS.get()) }) {
+            // SAFETY: created above, unused.
+            unsafe { sys::destroy_workqueue(*WQ.get()) };
+            return Err(e);
+        }
         Ok(Self(()))
     }
 }
 
 impl Drop for LinkRegistration {
     fn drop(&mut self) {
-        // Deletes every carp device in every namespace, then the type.
+        // Deletes every carp device in every namespace, then the type; then
+        // drains the work queue (queued work holds device references, so
+        // unregistration already waited for it to run).
         // SAFETY: registered in `new`.
-        unsafe { sys::rtnl_link_unregister(LINK_OPS.get()) };
+        unsafe {
+            sys::rtnl_link_unregister(LINK_OPS.get());
+            sys::destroy_workqueue(*WQ.get());
+        }
+    }
+}
+
+/// Calls `f` for every carp device of `net`.
+///
+/// # Safety
+///
+/// RTNL held.
+pub(crate) unsafe fn for_each_in_net(net: *mut sys::net, mut f: impl FnMut(&CarpDev)) {
+    // SAFETY: RTNL protects the namespace's device list.
+    unsafe {
+        let head = addr_of_mut!((*net).dev_base_head);
+        let mut pos = (*head).next;
+        while pos != head {
+            let dev = pos
+                .byte_sub(core::mem::offset_of!(sys::net_device, dev_list))
+                .cast::<sys::net_device>();
+            if is_carp(dev) && !(*priv_of(dev)).port.is_null() {
+                f(&*priv_of(dev));
+            }
+            pos = (*pos).next;
+        }
     }
 }
 
 /// Lower device events: a lower device going away takes its carp devices
-/// with it.
+/// with it; link changes stop or restart them and demote the namespace's
+/// group. Carrier coming up on a carp device sends the pending gratuitous
+/// ARP / unsolicited NA.
 ///
 /// # Safety
 ///
@@ -422,6 +1170,26 @@ unsafe extern "C" fn carp_netdev_event(
     // RTNL.
     let dev = unsafe { sys::carp_notifier_info_to_dev(ptr) };
     // SAFETY: RTNL held, `dev` live for the duration of the notification.
+    unsafe {
+        if is_carp(dev) {
+            let cd = &*priv_of(dev);
+            if event == sys::netdev_cmd_NETDEV_CHANGE as c_ulong && !cd.port.is_null() {
+                let peers = {
+                    let mut st = cd.state.lock();
+                    let p = st.notify_peers && st.carrier && sys::carp_netif_carrier_ok(dev);
+                    if p {
+                        st.notify_peers = false;
+                    }
+                    p
+                };
+                if peers {
+                    sys::__netdev_notify_peers(dev);
+                }
+            }
+            return sys::NOTIFY_DONE as c_int;
+        }
+    }
+    // SAFETY: RTNL held, `dev` live for the duration of the notification.
     let Some(port) = (unsafe { Port::get(dev) }) else {
         return sys::NOTIFY_DONE as c_int;
     };
@@ -434,19 +1202,80 @@ unsafe extern "C" fn carp_netdev_event(
         // touched after that).
         unsafe {
             sys::carp_init_list_head(&mut kill);
-            let head = addr_of_mut!((*port).devs);
-            let mut pos = (*head).next;
-            while pos != head {
-                let cd = pos
-                    .byte_sub(core::mem::offset_of!(CarpDev, list))
-                    .cast::<CarpDev>();
-                sys::unregister_netdevice_queue((*cd).dev, &mut kill);
-                pos = (*pos).next;
-            }
+            (*port).for_each(|cd| {
+                sys::unregister_netdevice_queue(cd.dev, &mut kill);
+                true
+            });
             sys::unregister_netdevice_many(&mut kill);
+        }
+    } else if event == sys::netdev_cmd_NETDEV_UP as c_ulong
+        || event == sys::netdev_cmd_NETDEV_DOWN as c_ulong
+        || event == sys::netdev_cmd_NETDEV_CHANGE as c_ulong
+    {
+        // SAFETY: RTNL held; the port and its devices are live.
+        unsafe {
+            (*port).for_each(|cd| {
+                cd.update_link();
+                true
+            });
+            crate::carp_net::update_demotion(sys::carp_dev_net(dev));
         }
     }
     sys::NOTIFY_DONE as c_int
+}
+
+/// Address events on carp devices: re-read the addresses (in the work,
+/// since the IPv6 chain is atomic).
+///
+/// # Safety
+///
+/// Called by the inetaddr/inet6addr notifier chains.
+unsafe extern "C" fn carp_addr_event(
+    _nb: *mut sys::notifier_block,
+    _event: c_ulong,
+    ptr: *mut c_void,
+    v6: bool,
+) -> c_int {
+    // SAFETY: the chains pass an `in_ifaddr` or `inet6_ifaddr` whose
+    // device is live during the notification.
+    unsafe {
+        let dev = if v6 {
+            (*(*ptr.cast::<sys::inet6_ifaddr>()).idev).dev
+        } else {
+            (*(*ptr.cast::<sys::in_ifaddr>()).ifa_dev).dev
+        };
+        if dev.is_null() || !is_carp(dev) {
+            return sys::NOTIFY_DONE as c_int;
+        }
+        let cd = &*priv_of(dev);
+        cd.state.lock().want_addrs = true;
+        cd.queue_work();
+    }
+    sys::NOTIFY_DONE as c_int
+}
+
+/// # Safety
+///
+/// As [`carp_addr_event`].
+unsafe extern "C" fn carp_inetaddr_event(
+    nb: *mut sys::notifier_block,
+    e: c_ulong,
+    p: *mut c_void,
+) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { carp_addr_event(nb, e, p, false) }
+}
+
+/// # Safety
+///
+/// As [`carp_addr_event`].
+unsafe extern "C" fn carp_inet6addr_event(
+    nb: *mut sys::notifier_block,
+    e: c_ulong,
+    p: *mut c_void,
+) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { carp_addr_event(nb, e, p, true) }
 }
 
 static NOTIFIER: KStatic<sys::notifier_block> = KStatic::new(sys::notifier_block {
@@ -455,14 +1284,39 @@ static NOTIFIER: KStatic<sys::notifier_block> = KStatic::new(sys::notifier_block
     ..unsafe { core::mem::zeroed() }
 });
 
-/// The netdevice notifier, registered while the module is loaded.
+static INETADDR_NOTIFIER: KStatic<sys::notifier_block> = KStatic::new(sys::notifier_block {
+    notifier_call: Some(carp_inetaddr_event),
+    // SAFETY: all-zero is a valid `notifier_block`.
+    ..unsafe { core::mem::zeroed() }
+});
+
+static INET6ADDR_NOTIFIER: KStatic<sys::notifier_block> = KStatic::new(sys::notifier_block {
+    notifier_call: Some(carp_inet6addr_event),
+    // SAFETY: all-zero is a valid `notifier_block`.
+    ..unsafe { core::mem::zeroed() }
+});
+
+/// The netdevice and address notifiers, registered while the module is
+/// loaded.
 pub(crate) struct NotifierRegistration(());
 
 impl NotifierRegistration {
-    /// Registers the notifier.
+    /// Registers the notifiers.
     pub(crate) fn new() -> Result<Self> {
-        // SAFETY: NOTIFIER is a static that outlives the registration.
-        to_result(unsafe { sys::register_netdevice_notifier(NOTIFIER.get()) })?;
+        // SAFETY: the notifier blocks are statics that outlive the
+        // registrations, undone in reverse on error and in `Drop`.
+        unsafe {
+            to_result(sys::register_netdevice_notifier(NOTIFIER.get()))?;
+            if let Err(e) = to_result(sys::register_inetaddr_notifier(INETADDR_NOTIFIER.get())) {
+                sys::unregister_netdevice_notifier(NOTIFIER.get());
+                return Err(e);
+            }
+            if let Err(e) = to_result(sys::register_inet6addr_notifier(INET6ADDR_NOTIFIER.get())) {
+                sys::unregister_inetaddr_notifier(INETADDR_NOTIFIER.get());
+                sys::unregister_netdevice_notifier(NOTIFIER.get());
+                return Err(e);
+            }
+        }
         Ok(Self(()))
     }
 }
@@ -470,6 +1324,10 @@ impl NotifierRegistration {
 impl Drop for NotifierRegistration {
     fn drop(&mut self) {
         // SAFETY: registered in `new`.
-        unsafe { sys::unregister_netdevice_notifier(NOTIFIER.get()) };
+        unsafe {
+            sys::unregister_inet6addr_notifier(INET6ADDR_NOTIFIER.get());
+            sys::unregister_inetaddr_notifier(INETADDR_NOTIFIER.get());
+            sys::unregister_netdevice_notifier(NOTIFIER.get());
+        }
     }
 }

@@ -8,6 +8,13 @@
 #include <linux/rculist.h>
 #include <linux/rcupdate.h>
 #include <linux/rtnetlink.h>
+#include <linux/hrtimer.h>
+#include <linux/inetdevice.h>
+#include <linux/skbuff.h>
+#include <linux/workqueue.h>
+#include <net/addrconf.h>
+#include <net/genetlink.h>
+#include <net/if_inet6.h>
 #include <net/netns/generic.h>
 
 #include "include/carp_helpers.h"
@@ -30,3 +37,34 @@ void carp_init_list_head(struct list_head *list) { INIT_LIST_HEAD(list); }
 void carp_list_add_tail_rcu(struct list_head *new, struct list_head *head) { list_add_tail_rcu(new, head); }
 void carp_list_del_rcu(struct list_head *entry) { list_del_rcu(entry); }
 struct list_head *carp_list_next_rcu(struct list_head *pos) { return rcu_dereference_raw(list_next_rcu(pos)); }
+void carp_spin_lock_init(spinlock_t *lock) { spin_lock_init(lock); }
+void carp_spin_lock_bh(spinlock_t *lock) { spin_lock_bh(lock); }
+void carp_spin_unlock_bh(spinlock_t *lock) { spin_unlock_bh(lock); }
+struct sk_buff *carp_alloc_skb(unsigned int size, gfp_t gfp) { return alloc_skb(size, gfp); }
+void carp_skb_reserve(struct sk_buff *skb, int len) { skb_reserve(skb, len); }
+void carp_skb_set_tx(struct sk_buff *skb, struct net_device *dev, __be16 proto, int nhoff) { skb->dev = dev; skb->protocol = proto; skb_reset_mac_header(skb); skb_set_network_header(skb, nhoff); }
+struct net_device *carp_skb_dev(const struct sk_buff *skb) { return skb->dev; }
+void carp_skb_set_dev(struct sk_buff *skb, struct net_device *dev) { skb->dev = dev; }
+unsigned char *carp_skb_data(const struct sk_buff *skb) { return skb->data; }
+unsigned int carp_skb_len(const struct sk_buff *skb) { return skb->len; }
+unsigned char *carp_skb_network(const struct sk_buff *skb) { return skb_network_header(skb); }
+unsigned char *carp_skb_mac(const struct sk_buff *skb) { return skb_mac_header(skb); }
+bool carp_skb_may_pull(struct sk_buff *skb, unsigned int len) { return pskb_may_pull(skb, len); }
+__be16 carp_skb_protocol(const struct sk_buff *skb) { return skb->protocol; }
+void carp_skb_set_pkt_type(struct sk_buff *skb, u8 type) { skb->pkt_type = type; }
+u8 carp_skb_pkt_type(const struct sk_buff *skb) { return skb->pkt_type; }
+struct sk_buff *carp_skb_share_check(struct sk_buff *skb) { return skb_share_check(skb, GFP_ATOMIC); }
+struct in_device *carp_in_dev_rtnl(const struct net_device *dev) { return __in_dev_get_rtnl(dev); }
+struct in_device *carp_in_dev_rcu(const struct net_device *dev) { return __in_dev_get_rcu(dev); }
+struct inet6_dev *carp_in6_dev(const struct net_device *dev) { return __in6_dev_get(dev); }
+void carp_in6_dev_read_lock(struct inet6_dev *idev) { read_lock_bh(&idev->lock); }
+void carp_in6_dev_read_unlock(struct inet6_dev *idev) { read_unlock_bh(&idev->lock); }
+void carp_hrtimer_start(struct hrtimer *timer, u64 ns) { hrtimer_start(timer, ns_to_ktime(ns), HRTIMER_MODE_ABS_SOFT); }
+struct net *carp_genl_info_net(const struct genl_info *info) { return genl_info_net(info); }
+void carp_init_work(struct work_struct *work, work_func_t fn) { INIT_WORK(work, fn); }
+struct workqueue_struct *carp_alloc_wq(void) { return alloc_workqueue("carp", WQ_UNBOUND, 0); }
+void carp_hrtimer_init(struct hrtimer *timer, enum hrtimer_restart (*fn)(struct hrtimer *)) { hrtimer_init(timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT); timer->function = fn; }
+void carp_dev_hold(struct net_device *dev) { dev_hold(dev); }
+void carp_dev_put(struct net_device *dev) { dev_put(dev); }
+bool carp_queue_work(struct workqueue_struct *wq, struct work_struct *work) { return queue_work(wq, work); }
+void carp_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }

@@ -680,7 +680,11 @@ impl Config {
 /// The advertisement interval in nanoseconds for `advbase` and `advskew`:
 /// advbase + advskew/256 seconds, at least 1/256 s.
 pub fn adv_interval(advbase: u8, advskew: u8) -> Time {
-    let t = u64::from(advbase) * NSEC_PER_SEC + u64::from(advskew) * NSEC_PER_SEC / 256;
+    // u8 inputs: at most 255.996 s in ns, far from overflowing.
+    let skew = u64::from(advskew).wrapping_mul(NSEC_PER_SEC) / 256;
+    let t = u64::from(advbase)
+        .wrapping_mul(NSEC_PER_SEC)
+        .wrapping_add(skew);
     if t == 0 {
         NSEC_PER_SEC / 256
     } else {
@@ -691,13 +695,20 @@ pub fn adv_interval(advbase: u8, advskew: u8) -> Time {
 /// The master-down interval: 3 × advbase + advskew/256 seconds (carp(4) of
 /// the seed's era, FreeBSD, ucarp and VRRP), at least three minimal intervals.
 pub fn master_down_interval(advbase: u8, advskew: u8) -> Time {
-    let t = 3 * u64::from(advbase) * NSEC_PER_SEC + u64::from(advskew) * NSEC_PER_SEC / 256;
+    // u8 inputs: at most 766 s in ns, far from overflowing.
+    let skew = u64::from(advskew).wrapping_mul(NSEC_PER_SEC) / 256;
+    let t = u64::from(advbase)
+        .wrapping_mul(3 * NSEC_PER_SEC)
+        .wrapping_add(skew);
     core::cmp::max(t, 3 * NSEC_PER_SEC / 256)
 }
 
 /// An advertisement's "speed" in 1/256 s: lower is more frequent, better.
 const fn speed(advbase: u8, advskew: u8) -> u32 {
-    (advbase as u32) * 256 + advskew as u32
+    // At most 255 * 256 + 255: no overflow.
+    (advbase as u32)
+        .wrapping_mul(256)
+        .wrapping_add(advskew as u32)
 }
 
 fn is_v6_linklocal(a: &[u8; 16]) -> bool {
@@ -870,7 +881,9 @@ pub struct SendErrors {
 impl SendErrors {
     /// Records one send; returns +1 or -1 when the demotion changes.
     pub fn record(&mut self, ok: bool, entries: usize) -> i8 {
-        let limit = 3 * core::cmp::max(entries, 1) as u32;
+        let limit = (core::cmp::min(entries, 32) as u32)
+            .saturating_mul(3)
+            .max(3);
         if ok == self.demoted {
             // A streak that may end the current condition.
             self.count = self.count.saturating_add(1);
@@ -1358,7 +1371,10 @@ impl Carp {
                 } else if td > md {
                     self.become_master(now, i, Reason::MasterDemoted, addrs, sink);
                 } else if self.cfg.advbase != 0
-                    && 3 * u32::from(self.cfg.advbase) * 256 + my_skew < theirs
+                    && u32::from(self.cfg.advbase)
+                        .wrapping_mul(3 * 256)
+                        .wrapping_add(my_skew)
+                        < theirs
                 {
                     self.become_master(now, i, Reason::MasterTooSlow, addrs, sink);
                 } else {

@@ -44,3 +44,107 @@ pub(crate) fn set_err_msg(extack: *mut sys::netlink_ext_ack, msg: &'static core:
     // `msg` is 'static, as NL_SET_ERR_MSG requires (it stores the pointer).
     unsafe { (*extack)._msg = msg.as_ptr() };
 }
+
+/// A spinlock taken with bottom halves disabled, guarding a `T` that the
+/// softirq paths (hrtimer, packet receive) and process context share.
+///
+/// 6.12's `kernel::sync::SpinLock` takes the lock without disabling BHs,
+/// which would deadlock when a softirq on the same CPU wants the lock.
+///
+/// # Invariants
+///
+/// `lock` was initialised by [`BhLock::init`] before any [`BhLock::lock`];
+/// `data` is only accessed through a [`BhGuard`], i.e. with `lock` held.
+#[repr(C)]
+pub(crate) struct BhLock<T> {
+    lock: UnsafeCell<sys::spinlock_t>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: access to `data` is serialised by the spinlock.
+unsafe impl<T: Send> Sync for BhLock<T> {}
+// SAFETY: the lock itself can move between threads while unlocked.
+unsafe impl<T: Send> Send for BhLock<T> {}
+
+impl<T> BhLock<T> {
+    /// Initialises a lock around `data` in place.
+    ///
+    /// # Safety
+    ///
+    /// `this` must be valid for writes, properly aligned, and must not move
+    /// afterwards (spinlocks are address-sensitive with lockdep).
+    pub(crate) unsafe fn init(this: *mut Self, data: T) {
+        // SAFETY: by the caller's guarantee `this` is valid for writes.
+        unsafe {
+            core::ptr::addr_of_mut!((*this).data).write(UnsafeCell::new(data));
+            sys::carp_spin_lock_init((*this).lock.get());
+        }
+    }
+
+    /// Takes the lock with bottom halves disabled.
+    pub(crate) fn lock(&self) -> BhGuard<'_, T> {
+        // SAFETY: the lock was initialised (type invariant).
+        unsafe { sys::carp_spin_lock_bh(self.lock.get()) };
+        // INVARIANT: the lock is held until the guard drops.
+        BhGuard { lock: self }
+    }
+
+    /// Gives up the data, which must not be locked any more.
+    ///
+    /// # Safety
+    ///
+    /// Nobody may hold or take the lock again.
+    pub(crate) unsafe fn drop_data(this: *mut Self) {
+        // SAFETY: by the caller's guarantee nobody accesses `data` any more.
+        unsafe { core::ptr::drop_in_place((*this).data.get()) };
+    }
+}
+
+/// Proof that a [`BhLock`] is held; unlocks when dropped.
+///
+/// # Invariants
+///
+/// `lock.lock` is held by this guard.
+pub(crate) struct BhGuard<'a, T> {
+    lock: &'a BhLock<T>,
+}
+
+impl<T> core::ops::Deref for BhGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the lock is held (type invariant).
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T> core::ops::DerefMut for BhGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the lock is held exclusively (type invariant).
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T> Drop for BhGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: held by this guard (type invariant).
+        unsafe { sys::carp_spin_unlock_bh(self.lock.lock.get()) };
+    }
+}
+
+/// The name of a net_device, for log messages.
+///
+/// # Safety
+///
+/// `dev` must be a live net_device; the name may change under RTNL, so the
+/// result is only for immediate printing.
+pub(crate) unsafe fn dev_name<'a>(dev: *const sys::net_device) -> &'a core::ffi::CStr {
+    // SAFETY: `name` is a NUL-terminated array inside a live device.
+    unsafe { core::ffi::CStr::from_ptr((*dev).name.as_ptr()) }
+}
+
+/// The current time for the protocol core: CLOCK_MONOTONIC in ns.
+pub(crate) fn now() -> u64 {
+    // SAFETY: ktime_get has no preconditions.
+    let t = unsafe { sys::ktime_get() };
+    u64::try_from(t).unwrap_or(0)
+}
