@@ -361,7 +361,9 @@ impl CarpDev {
         self.with_core(|carp, addrs, mut sink| carp.set_addresses(t, addrs, &mut sink));
     }
 
-    /// The current admin/carpdev condition.
+    /// The current admin/carpdev condition. `netif_running` rather than
+    /// IFF_UP: it is already set in `ndo_open` and already clear in
+    /// `ndo_stop`.
     ///
     /// # Safety
     ///
@@ -370,7 +372,7 @@ impl CarpDev {
         // SAFETY: both devices are live under RTNL.
         unsafe {
             Link {
-                up: (*self.dev).flags & sys::net_device_flags_IFF_UP != 0,
+                up: sys::carp_netif_running(self.dev),
                 carpdev_up: sys::carp_netif_running(self.lower)
                     && sys::carp_netif_carrier_ok(self.lower),
             }
@@ -1071,9 +1073,10 @@ static POLICY: KStatic<[sys::nla_policy; sys::IFLA_CARP_MAX as usize + 1]> = KSt
     p[sys::IFLA_CARP_DEMOTE as usize].type_ = sys::NLA_REJECT as u8;
     p[sys::IFLA_CARP_NODE_STATES as usize].type_ = sys::NLA_REJECT as u8;
     p[sys::IFLA_CARP_PASS as usize].type_ = bin_t;
-    p[sys::IFLA_CARP_PASS as usize].len = 19;
+    // Longer than allowed, so that the core's clearer message reports it.
+    p[sys::IFLA_CARP_PASS as usize].len = 64;
     p[sys::IFLA_CARP_CARPNODES as usize].type_ = bin_t;
-    p[sys::IFLA_CARP_CARPNODES as usize].len = 64;
+    p[sys::IFLA_CARP_CARPNODES as usize].len = 512;
     p
 });
 

@@ -16,8 +16,8 @@ i=1
 for h in a b c; do
 	ip netns add "$h"
 	ip -n "$h" link set lo up
-	ip -n "$h" link add eth0 type veth peer name "$h" netns lan
-	ip -n lan link set "$h" master br0 up
+	ip -n "$h" link add eth0 type veth peer name "v$h" netns lan
+	ip -n lan link set dev "v$h" master br0 up
 	ip -n "$h" addr add "192.0.2.1$i/24" dev eth0
 	ip -n "$h" link set eth0 up
 	i=$((i + 1))

@@ -98,3 +98,59 @@ carp_load() {
 carp_unload() {
 	! lsmod | grep -q '^carp ' || rmmod carp
 }
+
+CARPNL="$(dirname "${BASH_SOURCE[0]}")/carpnl.py"
+
+# carpnl NS ARGS...: configure / show a carp device in namespace NS.
+carpnl() {
+	local ns=$1; shift
+	ip netns exec "$ns" python3 "$CARPNL" "$@"
+}
+
+# carp_state NS DEV: prints init|backup|master.
+carp_state() {
+	carpnl "$1" show "$2" | sed -n 's/^state=//p'
+}
+
+# state_is NS DEV STATE
+state_is() {
+	[ "$(carp_state "$1" "$2")" = "$3" ]
+}
+
+# lan_setup HOST...: a bridge in namespace "lan" (192.0.2.100/24 on br0)
+# and one namespace per host with eth0 on the bridge, 192.0.2.1N/24.
+lan_setup() {
+	local i=1 h
+	setup_ns lan
+	ip -n lan link add br0 type bridge
+	ip -n lan link set br0 up
+	ip -n lan addr add 192.0.2.100/24 dev br0
+	ip -n lan addr add 2001:db8::100/64 dev br0 nodad
+	for h in "$@"; do
+		setup_ns "$h"
+		ip -n "$h" link add eth0 type veth peer name "v$h" netns lan
+		ip -n lan link set dev "v$h" master br0 up
+		# Recommended on a carpdev in the VIP's subnet: ARP requests use
+		# the carpdev's own address, never a VIP (see carp.rst).
+		ip netns exec "$h" sysctl -qw net.ipv4.conf.eth0.arp_announce=2
+		ip -n "$h" addr add "192.0.2.1$i/24" dev eth0
+		ip -n "$h" addr add "2001:db8::1$i/64" dev eth0 nodad
+		ip -n "$h" link set eth0 up
+		i=$((i + 1))
+	done
+}
+
+# carp_setup HOST DEV VHID ADVSKEW [extra carpnl args]: carp device on eth0
+# with VIP 192.0.2.1/24, pass "secret".
+carp_setup() {
+	local h=$1 dev=$2 vhid=$3 skew=$4; shift 4
+	ip -n "$h" link add "$dev" link eth0 type carp &&
+	carpnl "$h" set "$dev" vhid "$vhid" advskew "$skew" pass secret "$@" &&
+	ip -n "$h" addr add 192.0.2.1/24 dev "$dev" &&
+	ip -n "$h" link set "$dev" up
+}
+
+# now_ms: monotonic milliseconds.
+now_ms() {
+	echo $(( $(date +%s%N) / 1000000 ))
+}
