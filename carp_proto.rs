@@ -996,7 +996,7 @@ impl Carp {
             .iter()
             .enumerate()
             .filter(|(_, v)| v.state == State::Master)
-            .fold(0, |m, (i, _)| m | (1u32 << i))
+            .fold(0, |m, (i, _)| m | 1u32.checked_shl(i as u32).unwrap_or(0))
     }
 
     /// The key of the ARP-balancing hash.

@@ -65,7 +65,7 @@ pub(crate) unsafe fn join_groups(lower: *mut sys::net_device, join: bool) {
     }
 }
 
-/// Collects the addresses of `dev`.
+/// Collects the addresses of `dev` (IPv6 without link-local ones).
 ///
 /// # Safety
 ///
@@ -97,7 +97,12 @@ pub(crate) unsafe fn collect_addrs(
                 let ifa = pos
                     .byte_sub(core::mem::offset_of!(sys::inet6_ifaddr, if_list))
                     .cast::<sys::inet6_ifaddr>();
-                if v6.push((*ifa).addr.in6_u.u6_addr8, GFP_ATOMIC).is_err() {
+                let a = (*ifa).addr.in6_u.u6_addr8;
+                // Link-local addresses are per host, not virtual: they
+                // neither start IPv6 advertisements nor enter the HMAC's
+                // sending context (OpenBSD leaves them out there too).
+                let link_local = a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+                if !link_local && v6.push(a, GFP_ATOMIC).is_err() {
                     break;
                 }
                 pos = (*pos).next;

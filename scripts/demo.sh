@@ -14,4 +14,4 @@ kvm=(--disable-kvm)
 cd "$top"
 exec vng --run "$kdir/arch/x86/boot/bzImage" "${kvm[@]}" --force-9p --user root \
 	--cpus 2 --memory 2G --append no5lvl \
-	--exec "$top/scripts/demo-vm.sh $top/carp.ko"
+	--exec "$top/scripts/demo-vm.sh $top/carp-$variant.ko"

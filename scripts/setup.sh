@@ -27,7 +27,7 @@ PINNED=(
 PLAIN=(flex bison bc libelf-dev libssl-dev cpio kmod zstd xz-utils make
        qemu-system-x86 iproute2 iputils-ping tshark ucarp python3-venv
        python3-yaml python3-jsonschema procps util-linux bridge-utils
-       libpcap0.8 tcpdump ethtool)
+       libpcap0.8 tcpdump ethtool rsync)
 
 need_pkgs=()
 for p in "${PINNED[@]}"; do
@@ -68,8 +68,8 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 # bindgen-cli: the kernel needs >= 0.69.5 with libclang 19.
-if ! [ -x "$TOOLS_DIR/bin/bindgen" ] ||
-   ! "$TOOLS_DIR/bin/bindgen" --version 2>/dev/null | grep -q " $BINDGEN_VER\$"; then
+bindgen_have=$("$TOOLS_DIR/bin/bindgen" --version 2>/dev/null || true)
+if [ "$bindgen_have" != "bindgen $BINDGEN_VER" ]; then
 	log "installing bindgen-cli $BINDGEN_VER"
 	command -v cargo >/dev/null || die "cargo not found (needed to install bindgen-cli)"
 	cargo install --locked --root "$TOOLS_DIR" --version "$BINDGEN_VER" bindgen-cli
@@ -77,15 +77,17 @@ fi
 
 # cargo-fuzz for the decoder fuzz target (run with RUSTC_BOOTSTRAP=1 on the
 # stable toolchain: no nightly can be fetched here).
-if ! [ -x "$TOOLS_DIR/bin/cargo-fuzz" ] ||
-   ! "$TOOLS_DIR/bin/cargo-fuzz" --version 2>/dev/null | grep -q " $CARGO_FUZZ_VER\$"; then
+fuzz_have=$("$TOOLS_DIR/bin/cargo-fuzz" --version 2>/dev/null || true)
+if [ "$fuzz_have" != "cargo-fuzz $CARGO_FUZZ_VER" ]; then
 	log "installing cargo-fuzz $CARGO_FUZZ_VER"
 	cargo install --locked --root "$TOOLS_DIR" --version "$CARGO_FUZZ_VER" cargo-fuzz
 fi
 
 # virtme-ng from PyPI, in its own venv.
-if ! [ -x "$TOOLS_DIR/venv/bin/vng" ] ||
-   ! "$TOOLS_DIR/venv/bin/pip" show virtme-ng 2>/dev/null | grep -qx "Version: $VNG_VER"; then
+# (Outputs are captured first: with pipefail, `grep -q` closing the pipe
+# early would make a healthy install look broken.)
+vng_have=$("$TOOLS_DIR/venv/bin/pip" show virtme-ng 2>/dev/null | sed -n 's/^Version: //p' || true)
+if ! [ -x "$TOOLS_DIR/venv/bin/vng" ] || [ "$vng_have" != "$VNG_VER" ]; then
 	log "installing virtme-ng $VNG_VER"
 	python3 -m venv "$TOOLS_DIR/venv"
 	"$TOOLS_DIR/venv/bin/pip" install -q "virtme-ng==$VNG_VER" pyyaml jsonschema

@@ -24,5 +24,5 @@ cd "$top"
 timeout --foreground "${CARP_VM_TIMEOUT:-2400}" \
 	vng --run "$kdir/arch/x86/boot/bzImage" "${kvm[@]}" --force-9p \
 		--user root --cpus 2 --memory "$mem" --append "$append" \
-		--exec "$top/scripts/vm-run.sh $top/carp.ko $*" 2>&1 |
+		--exec "$top/scripts/vm-run.sh $top/carp-$variant.ko $*" 2>&1 |
 	tee "${CARP_VM_LOG:-/dev/null}"

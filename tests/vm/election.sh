@@ -61,7 +61,9 @@ ip -n b addr add 192.0.2.1/24 dev carp0
 ip -n b link set carp0 up
 sleep 5
 check "a stays MASTER" state_is a carp0 master
-check "b, hearing no valid master, runs as MASTER alone (as OpenBSD)" state_is b carp0 master
+check "b, hearing no valid master, runs as MASTER alone (as OpenBSD)" wait_for 10 state_is b carp0 master
+carpnl b show carp0 | sed "s/^/# b: /"
+ip -n b link show carp0 | sed "s/^/# b: /"
 ip -n b link del carp0
 
 # Invalid configuration is refused with a message, nothing changes.

@@ -104,7 +104,8 @@ CARPNL="$(dirname "${BASH_SOURCE[0]}")/carpnl.py"
 # carpnl NS ARGS...: configure / show a carp device in namespace NS.
 carpnl() {
 	local ns=$1; shift
-	ip netns exec "$ns" python3 "$CARPNL" "$@"
+	# -I -S: no site imports; python's start-up dominates under KASAN+TCG.
+	ip netns exec "$ns" python3 -I -S "$CARPNL" "$@"
 }
 
 # carp_state NS DEV: prints init|backup|master.
@@ -112,9 +113,14 @@ carp_state() {
 	carpnl "$1" show "$2" | sed -n 's/^state=//p'
 }
 
-# state_is NS DEV STATE
+# state_is NS DEV STATE: MASTER is read from the carrier (fast), the
+# others from the device's IFLA_INFO_DATA.
 state_is() {
-	[ "$(carp_state "$1" "$2")" = "$3" ]
+	if [ "$3" = master ]; then
+		ip -n "$1" link show dev "$2" 2>/dev/null | grep -q 'LOWER_UP'
+	else
+		[ "$(carp_state "$1" "$2")" = "$3" ]
+	fi
 }
 
 # lan_setup HOST...: a bridge in namespace "lan" (192.0.2.100/24 on br0)
