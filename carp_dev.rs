@@ -353,6 +353,12 @@ impl CarpDev {
         unsafe { crate::carp_rx::collect_addrs(self.dev, &mut v4, &mut v6) };
         {
             let mut st = self.state.lock();
+            // Only a change of the virtual addresses restarts the entries:
+            // the link-local address addrconf adds when the carrier comes
+            // up (on becoming MASTER) is not one and must not restart.
+            if st.v4.as_slice() == v4.as_slice() && st.v6.as_slice() == v6.as_slice() {
+                return;
+            }
             core::mem::swap(&mut st.v4, &mut v4);
             core::mem::swap(&mut st.v6, &mut v6);
         }

@@ -83,3 +83,11 @@ check_output "a vhid already used on the carpdev is refused" 'already used' \
 	carpnl c set carp1 vhid 1
 ip -n c link del carp1
 
+
+# No flapping: once elected, the master keeps advertising every second, so
+# no backup times out (a regression test: the link-local address addrconf
+# adds when the carrier comes up used to restart the new master).
+mark=$(dmesg | wc -l)
+sleep 8
+check_fail "no backup timed out while a was MASTER" \
+	bash -c "dmesg | tail -n +$((mark + 1)) | grep -q 'master timed out'"
