@@ -141,6 +141,28 @@ impl Port {
         }
     }
 
+    /// The first carp device on the port for which `pred` holds.
+    ///
+    /// # Safety
+    ///
+    /// RTNL or the RCU read side held; the result is valid as long as that.
+    pub(crate) unsafe fn find(&self, mut pred: impl FnMut(&CarpDev) -> bool) -> Option<&CarpDev> {
+        let mut found = None;
+        // SAFETY: forwarded caller guarantee.
+        unsafe {
+            self.for_each(|cd| {
+                if pred(cd) {
+                    found = Some(cd as *const CarpDev);
+                    return false;
+                }
+                true
+            })
+        };
+        // SAFETY: devices on the list stay valid while the caller holds
+        // RTNL or the RCU read side.
+        found.map(|p| unsafe { &*p })
+    }
+
     /// Calls `f` for every carp device on the port.
     ///
     /// # Safety

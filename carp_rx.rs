@@ -114,20 +114,8 @@ pub(crate) unsafe fn collect_addrs(
 
 /// Finds the carp device on `port` whose config has `vhid`.
 fn by_vhid(port: &Port, vhid: u8) -> Option<&CarpDev> {
-    let mut found = None;
     // SAFETY: called under RCU from the receive path.
-    unsafe {
-        port.for_each(|cd| {
-            if cd.state.lock().carp.find(vhid).is_some() {
-                found = Some(cd as *const CarpDev);
-                false
-            } else {
-                true
-            }
-        })
-    };
-    // SAFETY: devices on the list stay valid for the RCU read side.
-    found.map(|p| unsafe { &*p })
+    unsafe { port.find(|cd| cd.state.lock().carp.find(vhid).is_some()) }
 }
 
 /// Validates and processes one advertisement received on `lower`; counts
@@ -238,53 +226,20 @@ fn answering(cd: &CarpDev) -> bool {
 
 /// The carp device on `port` holding IPv4 address `a`.
 fn by_v4(port: &Port, a: [u8; 4]) -> Option<&CarpDev> {
-    let mut found = None;
     // SAFETY: receive path, RCU read side.
-    unsafe {
-        port.for_each(|cd| {
-            if cd.state.lock().v4.as_slice().contains(&a) {
-                found = Some(cd as *const CarpDev);
-                return false;
-            }
-            true
-        })
-    };
-    // SAFETY: valid for the RCU read side.
-    found.map(|p| unsafe { &*p })
+    unsafe { port.find(|cd| cd.state.lock().v4.as_slice().contains(&a)) }
 }
 
 /// The carp device on `port` holding IPv6 address `a`.
 fn by_v6<'a>(port: &'a Port, a: &[u8; 16]) -> Option<&'a CarpDev> {
-    let mut found = None;
     // SAFETY: receive path, RCU read side.
-    unsafe {
-        port.for_each(|cd| {
-            if cd.state.lock().v6.as_slice().contains(a) {
-                found = Some(cd as *const CarpDev);
-                return false;
-            }
-            true
-        })
-    };
-    // SAFETY: valid for the RCU read side.
-    found.map(|p| unsafe { &*p })
+    unsafe { port.find(|cd| cd.state.lock().v6.as_slice().contains(a)) }
 }
 
 /// The carp device on `port` whose MAC is `mac`.
 fn by_mac<'a>(port: &'a Port, mac: &[u8]) -> Option<&'a CarpDev> {
-    let mut found = None;
     // SAFETY: receive path, RCU read side; `dev_addr` is 6 bytes.
-    unsafe {
-        port.for_each(|cd| {
-            if core::slice::from_raw_parts((*cd.dev).dev_addr, 6) == mac {
-                found = Some(cd as *const CarpDev);
-                return false;
-            }
-            true
-        })
-    };
-    // SAFETY: valid for the RCU read side.
-    found.map(|p| unsafe { &*p })
+    unsafe { port.find(|cd| core::slice::from_raw_parts((*cd.dev).dev_addr, 6) == mac) }
 }
 
 /// What to do with a frame.
