@@ -4,16 +4,16 @@
 #   make demo    set up everything, build, boot a VM and run the demo
 #   make check   set up everything, build, run every test (last line:
 #                "N passed, N failed")
-# Finer targets: setup, kernel, module, host-test, lint, vm-test [T=name],
+# Finer targets: setup, kernel, module, tools (carpctl), host-test, lint, vm-test [T=name],
 # clean. KVARIANT=base|debug picks the kernel (check: debug, others: base).
 
 SHELL := /bin/bash
 KVARIANT ?= base
 export KVARIANT
 
-.PHONY: all demo check setup kernel module host-test lint vm-test bench clean
+.PHONY: all demo check setup kernel module tools host-test lint vm-test bench clean
 
-all: module
+all: module tools
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +23,9 @@ kernel: setup
 
 module: kernel
 	@scripts/build-module.sh $(KVARIANT)
+
+tools: setup
+	@scripts/build-tools.sh
 
 host-test: setup
 	@scripts/check.sh host

@@ -11,6 +11,8 @@
 //! - `carp_dev.rs`: the net_device, its `rtnl_link_ops`, the per-lower-device
 //!   port and the netdevice notifier.
 //! - `carp_net.rs`: per-network-namespace state, logging, demotion.
+//! - `carp_netlink.rs`: the "carp" generic netlink family (tables
+//!   generated from its YNL spec into `carp_nl_gen.c`).
 //! - `carp_sysctl.rs`: `net.inet.carp.*`.
 //! - `carp_tx.rs` / `carp_rx.rs`: advertisements out and in; the lower
 //!   device's rx_handler (virtual MAC, ARP/NDP for the virtual addresses).
@@ -23,6 +25,7 @@ use kernel::prelude::*;
 pub mod carp_balance;
 mod carp_dev;
 mod carp_net;
+mod carp_netlink;
 pub mod carp_proto;
 mod carp_rx;
 pub mod carp_sha1;
@@ -47,6 +50,7 @@ module! {
 /// per-netns state.
 struct CarpModule {
     _link: carp_dev::LinkRegistration,
+    _genl: carp_netlink::Registration,
     _notifier: carp_dev::NotifierRegistration,
     _proto: carp_rx::ProtoRegistration,
     _net: carp_net::Registration,
@@ -59,12 +63,14 @@ impl kernel::Module for CarpModule {
         let net = carp_net::Registration::new()?;
         let proto = carp_rx::ProtoRegistration::new()?;
         let notifier = carp_dev::NotifierRegistration::new()?;
+        let genl = carp_netlink::Registration::new()?;
         let link = carp_dev::LinkRegistration::new()?;
         pr_info!("carp: Common Address Redundancy Protocol loaded\n");
         Ok(Self {
             _net: net,
             _notifier: notifier,
             _proto: proto,
+            _genl: genl,
             _link: link,
         })
     }

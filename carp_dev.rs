@@ -27,11 +27,11 @@ use crate::carp_proto::{
     Action, Addrs, Carp, Config, ConfigAttr, ConfigUpdate, Link, Stat, State, NSTATS,
 };
 use crate::carp_sys as sys;
-use crate::carp_util::{dev_name, now, set_err_msg, BhLock, KStatic};
+use crate::carp_util::{dev_name, now, set_err_msg, set_err_msg_attr, BhLock, KStatic};
 use core::ffi::{c_int, c_ulong, c_void};
 use core::mem::size_of;
 use core::ptr::{addr_of_mut, null_mut};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use kernel::error::{from_result, to_result};
 use kernel::prelude::*;
 
@@ -213,13 +213,16 @@ pub(crate) struct DevState {
 ///
 /// # Invariants
 ///
-/// Initialised by `carp_newlink` before the device is registered. `port` is
-/// null until the device is linked, then points at the port of `lower` and
+/// Initialised by `carp_newlink` before the device is registered. `lower`
+/// (the carpdev) is null until [`attach`] sets it, under RTNL and the state
+/// lock, once: it never changes afterwards, and the lower device outlives
+/// the carp device (its unregistration deletes its carp devices first).
+/// `port` is null until then too, then points at the port of `lower` and
 /// `list` is on that port's list until `carp_uninit`.
 #[repr(C)]
 pub(crate) struct CarpDev {
     pub(crate) dev: *mut sys::net_device,
-    pub(crate) lower: *mut sys::net_device,
+    lower: AtomicPtr<sys::net_device>,
     port: *mut Port,
     list: sys::list_head,
     /// The protocol core and addresses.
@@ -254,6 +257,11 @@ pub(crate) unsafe fn is_carp(dev: *const sys::net_device) -> bool {
 static WQ: KStatic<*mut sys::workqueue_struct> = KStatic::new(null_mut());
 
 impl CarpDev {
+    /// The carpdev, or null while the device has none.
+    pub(crate) fn lower(&self) -> *mut sys::net_device {
+        self.lower.load(Ordering::Acquire)
+    }
+
     /// Counts `stat` for this device and its namespace.
     pub(crate) fn count(&self, stat: Stat) {
         if let Some(c) = self.stats.get(stat as usize) {
@@ -306,6 +314,7 @@ impl CarpDev {
                 // SAFETY: the device is live while we hold its state.
                 let name = unsafe { dev_name(self.dev) };
                 crate::carp_net::log_state(self.dev, name, vhid, old, new, reason);
+                crate::carp_netlink::notify_state(self.dev, vhid, old, new, reason);
                 *want_info = true;
                 queue_work = true;
             }
@@ -397,12 +406,14 @@ impl CarpDev {
     ///
     /// RTNL held.
     unsafe fn link(&self) -> Link {
+        let lower = self.lower();
         // SAFETY: both devices are live under RTNL.
         unsafe {
             Link {
                 up: sys::carp_netif_running(self.dev),
-                carpdev_up: sys::carp_netif_running(self.lower)
-                    && sys::carp_netif_carrier_ok(self.lower),
+                carpdev_up: !lower.is_null()
+                    && sys::carp_netif_running(lower)
+                    && sys::carp_netif_carrier_ok(lower),
             }
         }
     }
@@ -500,9 +511,12 @@ unsafe extern "C" fn carp_open(dev: *mut sys::net_device) -> c_int {
     // SAFETY: as documented; the carp device's priv is initialised.
     unsafe {
         let cd = &*priv_of(dev);
-        let err = sys::dev_uc_add(cd.lower, (*dev).dev_addr);
-        if err != 0 {
-            return err;
+        let lower = cd.lower();
+        if !lower.is_null() {
+            let err = sys::dev_uc_add(lower, (*dev).dev_addr);
+            if err != 0 {
+                return err;
+            }
         }
         // Carrier stays down until the device is MASTER.
         sys::netif_carrier_off(dev);
@@ -523,7 +537,10 @@ unsafe extern "C" fn carp_stop(dev: *mut sys::net_device) -> c_int {
         let cd = &*priv_of(dev);
         // IFF_UP is already clear here, so this is "admin down".
         cd.update_link();
-        sys::dev_uc_del(cd.lower, (*dev).dev_addr);
+        let lower = cd.lower();
+        if !lower.is_null() {
+            sys::dev_uc_del(lower, (*dev).dev_addr);
+        }
         sys::netif_carrier_off(dev);
     }
     0
@@ -542,9 +559,14 @@ unsafe extern "C" fn carp_start_xmit(
     // SAFETY: the lower device outlives the carp device (it is unregistered
     // first); the skb is ours.
     unsafe {
-        let cd = &*priv_of(dev);
-        sys::carp_skb_set_dev(skb, cd.lower);
-        sys::__dev_queue_xmit(skb, null_mut());
+        let lower = (*priv_of(dev)).lower();
+        if lower.is_null() {
+            // No carpdev yet: nowhere to send (the carrier is down anyway).
+            sys::carp_kfree_skb(skb);
+        } else {
+            sys::carp_skb_set_dev(skb, lower);
+            sys::__dev_queue_xmit(skb, null_mut());
+        }
     }
     sys::netdev_tx_NETDEV_TX_OK
 }
@@ -559,15 +581,15 @@ unsafe extern "C" fn carp_uninit(dev: *mut sys::net_device) {
     // means linked.
     unsafe {
         let cd = priv_of(dev);
+        (*cd).state.lock().dead = true;
+        // The callback sees `dead` and does not re-arm.
+        sys::hrtimer_cancel(addr_of_mut!((*cd).timer));
         let port = (*cd).port;
         if port.is_null() {
             return;
         }
-        (*cd).state.lock().dead = true;
-        // The callback sees `dead` and does not re-arm.
-        sys::hrtimer_cancel(addr_of_mut!((*cd).timer));
         sys::carp_list_del_rcu(addr_of_mut!((*cd).list));
-        sys::netdev_upper_dev_unlink((*cd).lower, dev);
+        sys::netdev_upper_dev_unlink((*cd).lower(), dev);
         (*cd).port = null_mut();
         (*port).count = (*port).count.saturating_sub(1);
         Port::release(port);
@@ -593,9 +615,16 @@ unsafe extern "C" fn carp_destructor(dev: *mut sys::net_device) {
 ///
 /// Called by the kernel with a registered carp device.
 unsafe extern "C" fn carp_get_iflink(dev: *const sys::net_device) -> c_int {
-    // SAFETY: `dev` is a carp device; `lower` is set before registration
-    // and outlives it.
-    unsafe { (*(*priv_of(dev)).lower).ifindex }
+    // SAFETY: `dev` is a carp device; its lower device, once set, outlives
+    // it.
+    unsafe {
+        let lower = (*priv_of(dev)).lower();
+        if lower.is_null() {
+            (*dev).ifindex
+        } else {
+            (*lower).ifindex
+        }
+    }
 }
 
 static NETDEV_OPS: sys::net_device_ops = sys::net_device_ops {
@@ -630,7 +659,20 @@ unsafe extern "C" fn carp_setup(dev: *mut sys::net_device) {
     }
 }
 
-/// Reads the IFLA_CARP_* attributes of a request into a [`ConfigUpdate`].
+/// A configuration change, from rtnetlink (IFLA_INFO_DATA) or from the carp
+/// generic netlink family; applied as a whole by [`apply_request`].
+#[derive(Default)]
+pub(crate) struct Request<'a> {
+    /// The core's part: vhid, advskew, carpnodes, advbase, pass, balancing,
+    /// carppeer.
+    pub(crate) upd: ConfigUpdate<'a>,
+    /// `state master|backup`: force a state.
+    pub(crate) state: Option<u32>,
+    /// `carpdev`: the lower device's ifindex.
+    pub(crate) carpdev: Option<u32>,
+}
+
+/// Reads the IFLA_CARP_* attributes of a request into a [`Request`].
 ///
 /// # Safety
 ///
@@ -639,10 +681,10 @@ unsafe extern "C" fn carp_setup(dev: *mut sys::net_device) {
 unsafe fn parse_update<'a>(
     data: *mut *mut sys::nlattr,
     pairs: &'a mut [(u32, u32); carp_balance::MAX_NODES],
-) -> core::result::Result<(ConfigUpdate<'a>, Option<u32>), &'static core::ffi::CStr> {
-    let mut u = ConfigUpdate::default();
+) -> core::result::Result<Request<'a>, &'static core::ffi::CStr> {
+    let mut r = Request::default();
     if data.is_null() {
-        return Ok((u, None));
+        return Ok(r);
     }
     // SAFETY: `data` has IFLA_CARP_MAX + 1 entries (caller).
     let attr = |i: u32| unsafe { *data.add(i as usize) };
@@ -651,30 +693,16 @@ unsafe fn parse_update<'a>(
         // SAFETY: the policy checked the length of u32 attributes.
         (!a.is_null()).then(|| unsafe { sys::carp_nla_get_u32(a) })
     };
+    let u = &mut r.upd;
     u.vhid = u32_of(sys::IFLA_CARP_VHID);
     u.advskew = u32_of(sys::IFLA_CARP_ADVSKEW);
     u.advbase = u32_of(sys::IFLA_CARP_ADVBASE);
     u.balancing = u32_of(sys::IFLA_CARP_BALANCING);
-    let state = u32_of(sys::IFLA_CARP_STATE);
-    if let Some(p) = u32_of(sys::IFLA_CARP_PEER) {
-        // The attribute holds the address in network order.
-        let a = p.to_ne_bytes();
-        u.peer = Some((a != [0; 4]).then_some(a));
-    }
-    let bin = |i: u32| -> Option<&'a [u8]> {
-        let a = attr(i);
-        if a.is_null() {
-            return None;
-        }
-        // SAFETY: a validated attribute: header then `nla_len - 4` bytes.
-        unsafe {
-            let len = usize::from((*a).nla_len).saturating_sub(4);
-            Some(core::slice::from_raw_parts(a.cast::<u8>().add(4), len))
-        }
-    };
-    // The policy limits the pass to 19 bytes; the core checks it again.
-    u.pass = bin(sys::IFLA_CARP_PASS);
-    if let Some(n) = bin(sys::IFLA_CARP_CARPNODES) {
+    u.peer = u32_of(sys::IFLA_CARP_PEER).map(peer_of);
+    // SAFETY: validated binary attributes.
+    u.pass = unsafe { nla_payload(attr(sys::IFLA_CARP_PASS)) };
+    // SAFETY: as above.
+    if let Some(n) = unsafe { nla_payload(attr(sys::IFLA_CARP_CARPNODES)) } {
         if n.len() % 2 != 0 || n.is_empty() {
             return Err(c"carp: carpnodes must be vhid/advskew byte pairs");
         }
@@ -687,7 +715,31 @@ unsafe fn parse_update<'a>(
         }
         u.carpnodes = pairs.get(..count);
     }
-    Ok((u, state))
+    r.state = u32_of(sys::IFLA_CARP_STATE);
+    Ok(r)
+}
+
+/// A carppeer attribute (an IPv4 address in network order; 0 removes it).
+pub(crate) fn peer_of(p: u32) -> Option<[u8; 4]> {
+    let a = p.to_ne_bytes();
+    (a != [0; 4]).then_some(a)
+}
+
+/// The payload of an attribute, `None` for a null one.
+///
+/// # Safety
+///
+/// `a` is null or a validated attribute (header, then `nla_len - 4` bytes)
+/// that outlives `'a`.
+pub(crate) unsafe fn nla_payload<'a>(a: *const sys::nlattr) -> Option<&'a [u8]> {
+    if a.is_null() {
+        return None;
+    }
+    // SAFETY: by the caller's guarantee.
+    unsafe {
+        let len = usize::from((*a).nla_len).saturating_sub(4);
+        Some(core::slice::from_raw_parts(a.cast::<u8>().add(4), len))
+    }
 }
 
 /// The extack message for a core validation error.
@@ -729,65 +781,87 @@ fn config_msg(attr: ConfigAttr, msg: &str) -> &'static core::ffi::CStr {
     }
 }
 
-/// Validates and applies IFLA_CARP_* attributes: all or nothing.
+/// Validates and applies a configuration request: all or nothing. On error
+/// the extack message says why, pointing at the attribute `attr_of` names.
 ///
 /// # Safety
 ///
-/// RTNL held; `dev` is an initialised carp device; `data` as in
-/// [`parse_update`].
-unsafe fn apply_config(
+/// RTNL held; `dev` is an initialised carp device; `attr_of` returns null
+/// or an attribute of the request being processed.
+pub(crate) unsafe fn apply_request(
     dev: *mut sys::net_device,
-    data: *mut *mut sys::nlattr,
+    req: &Request<'_>,
     extack: *mut sys::netlink_ext_ack,
+    attr_of: impl Fn(ConfigAttr) -> *const sys::nlattr,
 ) -> Result {
     // SAFETY: by the caller's guarantee.
     let cd = unsafe { &*priv_of(dev) };
-    let mut pairs = [(0u32, 0u32); carp_balance::MAX_NODES];
-    // SAFETY: forwarded.
-    let (upd, state) = match unsafe { parse_update(data, &mut pairs) } {
-        Ok(r) => r,
-        Err(msg) => {
-            set_err_msg(extack, msg);
-            return Err(EINVAL);
-        }
-    };
-    let force = match state {
+    let force = match req.state {
         None => None,
         Some(s) => match State::from_u32(s) {
             Some(State::Init) | None => {
-                set_err_msg(extack, c"carp: state must be backup or master");
+                set_err_msg_attr(
+                    extack,
+                    c"carp: state must be backup or master",
+                    attr_of(ConfigAttr::State),
+                );
                 return Err(EINVAL);
             }
             Some(s) => Some(s),
         },
     };
     let old = *cd.state.lock().carp.config();
-    let new = match old.apply(&upd) {
+    let new = match old.apply(&req.upd) {
         Ok(c) => c,
         Err(e) => {
-            set_err_msg(extack, config_msg(e.attr, e.message));
+            set_err_msg_attr(extack, config_msg(e.attr, e.message), attr_of(e.attr));
             return Err(EINVAL);
         }
     };
-    // A vhid may be used by only one carp device on a lower device.
-    if let Some(nodes) = new.nodes {
-        let mut clash = false;
-        // SAFETY: RTNL held; the port (if linked) is valid.
+    // The carpdev: the current one, or one given now for a device without.
+    let mut lower = cd.lower();
+    let mut attach_to = null_mut();
+    if let Some(idx) = req.carpdev {
+        // SAFETY: RTNL held; devices found in the namespace are live.
         unsafe {
-            if let Some(port) = Port::get(cd.lower) {
-                (*port).for_each(|other| {
-                    if !core::ptr::eq(other, cd) {
-                        let o = *other.state.lock().carp.config();
-                        clash = o.nodes.is_some_and(|on| on.overlap(&nodes).is_some());
-                    }
-                    !clash
-                });
+            let want = sys::__dev_get_by_index(sys::carp_dev_net(dev), idx as c_int);
+            if want.is_null() {
+                set_err_msg(extack, c"carp: carpdev not found");
+                return Err(ENODEV);
+            }
+            if lower.is_null() {
+                check_lower(dev, want, extack)?;
+                lower = want;
+                attach_to = want;
+            } else if want != lower {
+                set_err_msg(
+                    extack,
+                    c"carp: the carpdev cannot be changed; delete and re-create the device",
+                );
+                return Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as c_int)));
             }
         }
-        if clash {
-            set_err_msg(extack, c"carp: vhid already used on this carpdev");
+    }
+    // A vhid may be used by only one carp device on a lower device.
+    if let Some(nodes) = new.nodes {
+        // SAFETY: RTNL held; `lower` is null or live.
+        if unsafe { vhid_clash(cd, lower, &nodes) } {
+            let attr = if req.upd.carpnodes.is_some() {
+                ConfigAttr::Carpnodes
+            } else {
+                ConfigAttr::Vhid
+            };
+            set_err_msg_attr(
+                extack,
+                c"carp: vhid already used on this carpdev",
+                attr_of(attr),
+            );
             return Err(EEXIST);
         }
+    }
+    if !attach_to.is_null() {
+        // SAFETY: RTNL held; checked above. The last step that can fail.
+        unsafe { attach(dev, attach_to, extack)? };
     }
     if new != old {
         let t = now();
@@ -800,6 +874,47 @@ unsafe fn apply_config(
         cd.with_core(|carp, addrs, mut sink| carp.force_state(t, s, addrs, &mut sink));
     }
     Ok(())
+}
+
+/// Validates and applies IFLA_CARP_* attributes: all or nothing.
+///
+/// # Safety
+///
+/// RTNL held; `dev` is an initialised carp device; `data` as in
+/// [`parse_update`].
+unsafe fn apply_config(
+    dev: *mut sys::net_device,
+    data: *mut *mut sys::nlattr,
+    extack: *mut sys::netlink_ext_ack,
+) -> Result {
+    let mut pairs = [(0u32, 0u32); carp_balance::MAX_NODES];
+    // SAFETY: forwarded.
+    let req = match unsafe { parse_update(data, &mut pairs) } {
+        Ok(r) => r,
+        Err(msg) => {
+            set_err_msg(extack, msg);
+            return Err(EINVAL);
+        }
+    };
+    let attr_of = |a: ConfigAttr| -> *const sys::nlattr {
+        if data.is_null() {
+            return null_mut();
+        }
+        let i = match a {
+            ConfigAttr::Vhid => sys::IFLA_CARP_VHID,
+            ConfigAttr::Advskew => sys::IFLA_CARP_ADVSKEW,
+            ConfigAttr::Advbase => sys::IFLA_CARP_ADVBASE,
+            ConfigAttr::Pass => sys::IFLA_CARP_PASS,
+            ConfigAttr::Balancing => sys::IFLA_CARP_BALANCING,
+            ConfigAttr::Peer => sys::IFLA_CARP_PEER,
+            ConfigAttr::State => sys::IFLA_CARP_STATE,
+            ConfigAttr::Carpnodes => sys::IFLA_CARP_CARPNODES,
+        };
+        // SAFETY: `data` has IFLA_CARP_MAX + 1 entries (caller).
+        unsafe { *data.add(i as usize) }
+    };
+    // SAFETY: forwarded.
+    unsafe { apply_request(dev, &req, extack, attr_of) }
 }
 
 /// Gives the device its virtual MAC address.
@@ -819,19 +934,133 @@ unsafe fn set_mac(cd: &CarpDev, cfg: &Config) {
         if cur == mac {
             return;
         }
-        let up = (*dev).flags & sys::net_device_flags_IFF_UP != 0;
+        let lower = cd.lower();
+        let up = !lower.is_null() && (*dev).flags & sys::net_device_flags_IFF_UP != 0;
         if up {
-            sys::dev_uc_del(cd.lower, (*dev).dev_addr);
+            sys::dev_uc_del(lower, (*dev).dev_addr);
         }
         sys::carp_eth_hw_addr_set(dev, mac.as_ptr());
         if up {
-            sys::dev_uc_add(cd.lower, (*dev).dev_addr);
+            sys::dev_uc_add(lower, (*dev).dev_addr);
         }
         sys::call_netdevice_notifiers(sys::netdev_cmd_NETDEV_CHANGEADDR as c_ulong, dev);
     }
 }
 
-/// `rtnl_link_ops.newlink`: attaches a new carp device to its lower device.
+/// Whether `lower` can be the carpdev of the carp device `dev`; sets the
+/// extack message if not.
+///
+/// # Safety
+///
+/// RTNL held; both devices live.
+unsafe fn check_lower(
+    dev: *mut sys::net_device,
+    lower: *mut sys::net_device,
+    extack: *mut sys::netlink_ext_ack,
+) -> Result {
+    // SAFETY: by the caller's guarantee.
+    unsafe {
+        if (*lower).type_ != sys::ARPHRD_ETHER as u16
+            || (*lower).flags & sys::net_device_flags_IFF_LOOPBACK != 0
+        {
+            set_err_msg(extack, c"carp: the carpdev must be an Ethernet device");
+            return Err(EINVAL);
+        }
+        if is_carp(lower) {
+            set_err_msg(extack, c"carp: cannot stack a carp device on a carp device");
+            return Err(EINVAL);
+        }
+        if sys::carp_dev_net(lower) != sys::carp_dev_net(dev) {
+            set_err_msg(extack, c"carp: the carpdev must be in the same namespace");
+            return Err(EINVAL);
+        }
+        if (*dev).mtu > (*lower).mtu {
+            set_err_msg(extack, c"carp: MTU larger than the carpdev's");
+            return Err(EINVAL);
+        }
+    }
+    Ok(())
+}
+
+/// Whether another carp device on `lower` uses one of `nodes`' vhids.
+///
+/// # Safety
+///
+/// RTNL held; `lower` null or live.
+unsafe fn vhid_clash(cd: &CarpDev, lower: *mut sys::net_device, nodes: &Carpnodes) -> bool {
+    let mut clash = false;
+    if lower.is_null() {
+        return false;
+    }
+    // SAFETY: RTNL held; the port (if any) is valid.
+    unsafe {
+        if let Some(port) = Port::get(lower) {
+            (*port).for_each(|other| {
+                if !core::ptr::eq(other, cd) {
+                    let o = *other.state.lock().carp.config();
+                    clash = o.nodes.is_some_and(|on| on.overlap(nodes).is_some());
+                }
+                !clash
+            });
+        }
+    }
+    clash
+}
+
+/// Makes `lower` the carpdev of the registered carp device `dev`: joins
+/// its port (registering the rx_handler), links it as upper device and
+/// starts the device if it is up. Undoes everything on error.
+///
+/// # Safety
+///
+/// RTNL held; `dev` a registered carp device without carpdev; `lower`
+/// passed [`check_lower`].
+pub(crate) unsafe fn attach(
+    dev: *mut sys::net_device,
+    lower: *mut sys::net_device,
+    extack: *mut sys::netlink_ext_ack,
+) -> Result {
+    // SAFETY: RTNL held; `lower` is live.
+    let port = unsafe { Port::get_or_create(lower) }.inspect_err(|_| {
+        set_err_msg(
+            extack,
+            c"carp: cannot attach to the carpdev (rx_handler busy?)",
+        );
+    })?;
+    // SAFETY: RTNL held, both devices registered.
+    if let Err(e) = to_result(unsafe { sys::netdev_upper_dev_link(lower, dev, extack) }) {
+        // SAFETY: RTNL held; the port may have been created for us.
+        unsafe { Port::release(port) };
+        return Err(e);
+    }
+    // SAFETY: RTNL held; INVARIANT: `lower` is set once, under the state
+    // lock, then the device joins the port's list. Written through the raw
+    // pointer: receive paths may hold shared references.
+    unsafe {
+        let cdp = priv_of(dev);
+        {
+            let _st = (*cdp).state.lock();
+            (*cdp).lower.store(lower, Ordering::Release);
+        }
+        (*cdp).port = port;
+        (*port).count = (*port).count.saturating_add(1);
+        sys::carp_list_add_tail_rcu(addr_of_mut!((*cdp).list), addr_of_mut!((*port).devs));
+        let cd = &*cdp;
+        carp_net(sys::carp_dev_net(dev)).device_added();
+        (*dev).max_mtu = (*lower).max_mtu;
+        if (*dev).flags & sys::net_device_flags_IFF_UP != 0 {
+            // Best effort as in ndo_open; a failure leaves the virtual MAC
+            // filtered on a non-promiscuous lower device.
+            sys::dev_uc_add(lower, (*dev).dev_addr);
+        }
+        cd.update_link();
+    }
+    Ok(())
+}
+
+/// `rtnl_link_ops.newlink`: a new carp device, on the lower device given
+/// with `link` or, without one, waiting for a carpdev (given later, or
+/// found by the subnet of its first address).
 ///
 /// # Safety
 ///
@@ -848,59 +1077,34 @@ unsafe extern "C" fn carp_newlink(
     from_result(|| {
         // SAFETY: rtnetlink passes `tb` with IFLA_MAX + 1 entries.
         let link = unsafe { *tb.add(sys::IFLA_LINK as usize) };
-        if link.is_null() {
-            set_err_msg(
-                extack,
-                c"carp: a lower device is required (ip link add NAME link DEV type carp)",
-            );
-            return Err(EINVAL);
-        }
-        // SAFETY: RTNL held; `link` is a validated u32 attribute.
-        let lower = unsafe { sys::__dev_get_by_index(src_net, sys::carp_nla_get_u32(link) as i32) };
-        if lower.is_null() {
-            set_err_msg(extack, c"carp: lower device not found");
-            return Err(ENODEV);
-        }
-        // SAFETY: `lower` is live under RTNL.
-        unsafe {
-            if (*lower).type_ != sys::ARPHRD_ETHER as u16
-                || (*lower).flags & sys::net_device_flags_IFF_LOOPBACK != 0
-            {
-                set_err_msg(extack, c"carp: the lower device must be an Ethernet device");
-                return Err(EINVAL);
+        let mut lower = null_mut();
+        if !link.is_null() {
+            // SAFETY: RTNL held; `link` is a validated u32 attribute.
+            lower = unsafe { sys::__dev_get_by_index(src_net, sys::carp_nla_get_u32(link) as i32) };
+            if lower.is_null() {
+                set_err_msg(extack, c"carp: lower device not found");
+                return Err(ENODEV);
             }
-            if is_carp(lower) {
-                set_err_msg(extack, c"carp: cannot stack a carp device on a carp device");
-                return Err(EINVAL);
-            }
-            if sys::carp_dev_net(lower) != sys::carp_dev_net(dev) {
-                set_err_msg(
-                    extack,
-                    c"carp: the lower device must be in the same namespace",
-                );
-                return Err(EINVAL);
-            }
-            if !(*tb.add(sys::IFLA_MTU as usize)).is_null() {
-                if (*dev).mtu > (*lower).mtu {
-                    set_err_msg(extack, c"carp: MTU larger than the lower device's");
-                    return Err(EINVAL);
+            // SAFETY: `lower` is live under RTNL; `dev` is ours.
+            unsafe {
+                if (*tb.add(sys::IFLA_MTU as usize)).is_null() {
+                    (*dev).mtu = (*lower).mtu;
                 }
-            } else {
-                (*dev).mtu = (*lower).mtu;
+                check_lower(dev, lower, extack)?;
             }
-            (*dev).min_mtu = sys::ETH_MIN_MTU;
-            (*dev).max_mtu = (*lower).max_mtu;
         }
+        // SAFETY: `dev` is ours, not yet registered.
+        unsafe { (*dev).min_mtu = sys::ETH_MIN_MTU };
         let mut seed = 0u64;
         // SAFETY: fills 8 bytes of `seed`.
         unsafe { sys::get_random_bytes(addr_of_mut!(seed).cast(), 8) };
         // SAFETY: `dev` is ours and not yet registered; its priv area is
         // zeroed and sized for a `CarpDev`. INVARIANT: initialised before
-        // registration; port null until linked.
-        let cd = unsafe {
+        // registration; no carpdev and no port yet.
+        unsafe {
             let cd = priv_of(dev);
             addr_of_mut!((*cd).dev).write(dev);
-            addr_of_mut!((*cd).lower).write(lower);
+            addr_of_mut!((*cd).lower).write(AtomicPtr::new(null_mut()));
             addr_of_mut!((*cd).port).write(null_mut());
             BhLock::init(
                 addr_of_mut!((*cd).state),
@@ -918,10 +1122,25 @@ unsafe extern "C" fn carp_newlink(
             sys::carp_hrtimer_init(addr_of_mut!((*cd).timer), Some(carp_timer));
             sys::carp_init_work(addr_of_mut!((*cd).work), Some(carp_work));
             (*dev).priv_destructor = Some(carp_destructor);
-            &*cd
-        };
-        // SAFETY: RTNL held; initialised above.
-        if let Err(e) = unsafe { apply_config(dev, data, extack) } {
+        }
+        // SAFETY: RTNL held; initialised above. The vhid check needs the
+        // carpdev, which comes after registration: check it here first.
+        let r = unsafe { apply_config(dev, data, extack) }.and_then(|()| {
+            // SAFETY: as above.
+            let cd = unsafe { &*priv_of(dev) };
+            let cfg = *cd.state.lock().carp.config();
+            let clash = match cfg.nodes {
+                // SAFETY: RTNL held; `lower` null or live.
+                Some(n) => unsafe { vhid_clash(cd, lower, &n) },
+                None => false,
+            };
+            if clash {
+                set_err_msg(extack, c"carp: vhid already used on this carpdev");
+                return Err(EEXIST);
+            }
+            Ok(())
+        });
+        if let Err(e) = r {
             // Not registered: free_netdev will not call the destructor.
             // SAFETY: nothing else saw the state.
             unsafe {
@@ -930,56 +1149,29 @@ unsafe extern "C" fn carp_newlink(
             }
             return Err(e);
         }
-        // SAFETY: RTNL held; `lower` is live.
-        let port = unsafe { Port::get_or_create(lower) }.inspect_err(|_| {
-            set_err_msg(
-                extack,
-                c"carp: cannot attach to the lower device (rx_handler busy?)",
-            );
-        });
-        let port = match port {
-            Ok(p) => p,
-            Err(e) => {
-                // SAFETY: as above, not registered.
-                unsafe {
-                    (*dev).priv_destructor = None;
-                    BhLock::drop_data(addr_of_mut!((*priv_of(dev)).state));
-                }
-                return Err(e);
-            }
-        };
         // SAFETY: RTNL held.
         if let Err(e) = to_result(unsafe { sys::register_netdevice(dev) }) {
-            // SAFETY: RTNL held; the port may have been created for us; the
-            // failed registration does not run the destructor.
+            // SAFETY: the failed registration does not run the destructor.
             unsafe {
-                Port::release(port);
                 (*dev).priv_destructor = None;
                 BhLock::drop_data(addr_of_mut!((*priv_of(dev)).state));
             }
             return Err(e);
         }
-        // SAFETY: RTNL held, both devices registered.
-        if let Err(e) = to_result(unsafe { sys::netdev_upper_dev_link(lower, dev, extack) }) {
-            // SAFETY: RTNL held; `dev` is registered and not yet linked, so
-            // `carp_uninit` sees a null port; the destructor frees the state.
-            unsafe {
-                sys::unregister_netdevice_queue(dev, null_mut());
-                Port::release(port);
-            }
-            return Err(e);
-        }
-        // SAFETY: RTNL held; INVARIANT: linked, so set the port and add the
-        // device to the port's list.
+        // SAFETY: RTNL held; `dev` registered.
         unsafe {
-            let cdp = priv_of(dev);
-            (*cdp).port = port;
-            (*port).count = (*port).count.saturating_add(1);
-            sys::carp_list_add_tail_rcu(addr_of_mut!((*cdp).list), addr_of_mut!((*port).devs));
-            carp_net(sys::carp_dev_net(dev)).device_added();
+            let cd = &*priv_of(dev);
             set_mac(cd, cd.state.lock().carp.config());
             sys::netif_carrier_off(dev);
             sys::linkwatch_fire_event(dev);
+            if !lower.is_null() {
+                if let Err(e) = attach(dev, lower, extack) {
+                    // `carp_uninit` sees no port; the destructor frees the
+                    // state.
+                    sys::unregister_netdevice_queue(dev, null_mut());
+                    return Err(e);
+                }
+            }
         }
         Ok(0)
     })
@@ -1162,25 +1354,38 @@ impl Drop for LinkRegistration {
     }
 }
 
-/// Calls `f` for every carp device of `net`.
+/// Calls `f` for every device of `net`.
 ///
 /// # Safety
 ///
 /// RTNL held.
-pub(crate) unsafe fn for_each_in_net(net: *mut sys::net, mut f: impl FnMut(&CarpDev)) {
+unsafe fn each_netdev(net: *mut sys::net, mut f: impl FnMut(*mut sys::net_device)) {
     // SAFETY: RTNL protects the namespace's device list.
     unsafe {
         let head = addr_of_mut!((*net).dev_base_head);
         let mut pos = (*head).next;
         while pos != head {
-            let dev = pos
+            f(pos
                 .byte_sub(core::mem::offset_of!(sys::net_device, dev_list))
-                .cast::<sys::net_device>();
-            if is_carp(dev) && !(*priv_of(dev)).port.is_null() {
-                f(&*priv_of(dev));
-            }
+                .cast::<sys::net_device>());
             pos = (*pos).next;
         }
+    }
+}
+
+/// Calls `f` for every carp device of `net` (with or without a carpdev).
+///
+/// # Safety
+///
+/// RTNL held.
+pub(crate) unsafe fn for_each_in_net(net: *mut sys::net, mut f: impl FnMut(&CarpDev)) {
+    // SAFETY: RTNL held; carp devices' private data is a `CarpDev`.
+    unsafe {
+        each_netdev(net, |dev| {
+            if is_carp(dev) {
+                f(&*priv_of(dev));
+            }
+        })
     }
 }
 
@@ -1309,23 +1514,195 @@ unsafe extern "C" fn carp_inet6addr_event(
     unsafe { carp_addr_event(nb, e, p, true) }
 }
 
-static NOTIFIER: KStatic<sys::notifier_block> = KStatic::new(sys::notifier_block {
-    notifier_call: Some(carp_netdev_event),
-    // SAFETY: all-zero is a valid `notifier_block`.
-    ..unsafe { core::mem::zeroed() }
-});
+/// The subnet of the first address added to a carp device without carpdev
+/// picks the carpdev: the one interface of the namespace with an address in
+/// that subnet (by that interface's prefix, as OpenBSD does). None or
+/// several is an error, and the address is not added.
+///
+/// # Safety
+///
+/// RTNL held (validators run in the netlink request's context); `dev` live.
+unsafe fn find_carpdev(
+    dev: *mut sys::net_device,
+    v4: Option<[u8; 4]>,
+    v6: Option<[u8; 16]>,
+    extack: *mut sys::netlink_ext_ack,
+) -> c_int {
+    // SAFETY: by the caller's guarantee.
+    unsafe {
+        if !is_carp(dev) || !(*priv_of(dev)).lower().is_null() {
+            return sys::NOTIFY_DONE as c_int;
+        }
+        let mut found = null_mut();
+        let mut count = 0;
+        each_netdev(sys::carp_dev_net(dev), |other| {
+            if is_carp(other)
+                || (*other).type_ != sys::ARPHRD_ETHER as u16
+                || (*other).flags & sys::net_device_flags_IFF_LOOPBACK != 0
+            {
+                return;
+            }
+            let mut v4s = KVec::new();
+            let mut v6s = KVec::new();
+            let mut matches = false;
+            crate::carp_rx::collect_prefixes(other, &mut v4s, &mut v6s);
+            if let Some(a) = v4 {
+                matches |= v4s.iter().any(|&(p, len)| same_prefix(&a, &p, len));
+            }
+            if let Some(a) = v6 {
+                matches |= v6s.iter().any(|&(p, len)| same_prefix(&a, &p, len));
+            }
+            if matches {
+                found = other;
+                count += 1;
+            }
+        });
+        let r = match count {
+            0 => {
+                set_err_msg(
+                    extack,
+                    c"carp: no carpdev given and no interface has an address in this subnet (carpctl DEV carpdev IF)",
+                );
+                Err(ENODEV)
+            }
+            1 => attach(dev, found, extack),
+            _ => {
+                set_err_msg(
+                    extack,
+                    c"carp: several interfaces have an address in this subnet: give the carpdev (carpctl DEV carpdev IF)",
+                );
+                Err(EINVAL)
+            }
+        };
+        match r {
+            Ok(()) => sys::NOTIFY_OK as c_int,
+            // notifier_from_errno()
+            Err(e) => (sys::NOTIFY_STOP_MASK as c_int) | (sys::NOTIFY_OK as c_int - e.to_errno()),
+        }
+    }
+}
 
-static INETADDR_NOTIFIER: KStatic<sys::notifier_block> = KStatic::new(sys::notifier_block {
-    notifier_call: Some(carp_inetaddr_event),
-    // SAFETY: all-zero is a valid `notifier_block`.
-    ..unsafe { core::mem::zeroed() }
-});
+/// Whether `a` and `b` share their first `len` bits.
+fn same_prefix(a: &[u8], b: &[u8], len: u8) -> bool {
+    let len = usize::from(len);
+    if len == 0 || len > a.len() * 8 {
+        return false;
+    }
+    let (full, rest) = (len / 8, len % 8);
+    if a.get(..full) != b.get(..full) {
+        return false;
+    }
+    if rest == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - rest);
+    matches!((a.get(full), b.get(full)), (Some(x), Some(y)) if x & mask == y & mask)
+}
 
-static INET6ADDR_NOTIFIER: KStatic<sys::notifier_block> = KStatic::new(sys::notifier_block {
-    notifier_call: Some(carp_inet6addr_event),
-    // SAFETY: all-zero is a valid `notifier_block`.
-    ..unsafe { core::mem::zeroed() }
-});
+/// `inetaddr_validator_chain`: an IPv4 address is being added.
+///
+/// # Safety
+///
+/// Called by the chain under RTNL with an `in_validator_info`.
+unsafe extern "C" fn carp_inetaddr_validate(
+    _nb: *mut sys::notifier_block,
+    event: c_ulong,
+    ptr: *mut c_void,
+) -> c_int {
+    if event != sys::netdev_cmd_NETDEV_UP as c_ulong {
+        return sys::NOTIFY_DONE as c_int;
+    }
+    // SAFETY: as documented; the in_device and its device are live.
+    unsafe {
+        let ivi = ptr.cast::<sys::in_validator_info>();
+        let dev = (*(*ivi).ivi_dev).dev;
+        find_carpdev(
+            dev,
+            Some((*ivi).ivi_addr.to_ne_bytes()),
+            None,
+            (*ivi).extack,
+        )
+    }
+}
+
+/// `inet6addr_validator_chain`: an IPv6 address is being added.
+///
+/// # Safety
+///
+/// Called by the chain under RTNL with an `in6_validator_info`.
+unsafe extern "C" fn carp_inet6addr_validate(
+    _nb: *mut sys::notifier_block,
+    event: c_ulong,
+    ptr: *mut c_void,
+) -> c_int {
+    if event != sys::netdev_cmd_NETDEV_UP as c_ulong {
+        return sys::NOTIFY_DONE as c_int;
+    }
+    // SAFETY: as documented.
+    unsafe {
+        let i6vi = ptr.cast::<sys::in6_validator_info>();
+        let dev = (*(*i6vi).i6vi_dev).dev;
+        let a = (*i6vi).i6vi_addr.in6_u.u6_addr8;
+        // Link-local addresses are per host; they pick no carpdev.
+        if a[0] == 0xfe && (a[1] & 0xc0) == 0x80 {
+            return sys::NOTIFY_DONE as c_int;
+        }
+        find_carpdev(dev, None, Some(a), (*i6vi).extack)
+    }
+}
+
+/// A notifier block calling `f`.
+const fn notifier(
+    f: unsafe extern "C" fn(*mut sys::notifier_block, c_ulong, *mut c_void) -> c_int,
+) -> KStatic<sys::notifier_block> {
+    KStatic::new(sys::notifier_block {
+        notifier_call: Some(f),
+        // SAFETY: all-zero is a valid `notifier_block`.
+        ..unsafe { core::mem::zeroed() }
+    })
+}
+
+static NOTIFIER: KStatic<sys::notifier_block> = notifier(carp_netdev_event);
+static INETADDR_NOTIFIER: KStatic<sys::notifier_block> = notifier(carp_inetaddr_event);
+static INET6ADDR_NOTIFIER: KStatic<sys::notifier_block> = notifier(carp_inet6addr_event);
+static INETADDR_VALIDATOR: KStatic<sys::notifier_block> = notifier(carp_inetaddr_validate);
+static INET6ADDR_VALIDATOR: KStatic<sys::notifier_block> = notifier(carp_inet6addr_validate);
+
+/// A notifier chain's register and unregister functions.
+type Chain = (
+    unsafe extern "C" fn(*mut sys::notifier_block) -> c_int,
+    unsafe extern "C" fn(*mut sys::notifier_block) -> c_int,
+    &'static KStatic<sys::notifier_block>,
+);
+
+/// Every notifier carp registers, in registration order.
+static CHAINS: [Chain; 5] = [
+    (
+        sys::register_netdevice_notifier,
+        sys::unregister_netdevice_notifier,
+        &NOTIFIER,
+    ),
+    (
+        sys::register_inetaddr_notifier,
+        sys::unregister_inetaddr_notifier,
+        &INETADDR_NOTIFIER,
+    ),
+    (
+        sys::register_inet6addr_notifier,
+        sys::unregister_inet6addr_notifier,
+        &INET6ADDR_NOTIFIER,
+    ),
+    (
+        sys::register_inetaddr_validator_notifier,
+        sys::unregister_inetaddr_validator_notifier,
+        &INETADDR_VALIDATOR,
+    ),
+    (
+        sys::register_inet6addr_validator_notifier,
+        sys::unregister_inet6addr_validator_notifier,
+        &INET6ADDR_VALIDATOR,
+    ),
+];
 
 /// The netdevice and address notifiers, registered while the module is
 /// loaded.
@@ -1334,17 +1711,14 @@ pub(crate) struct NotifierRegistration(());
 impl NotifierRegistration {
     /// Registers the notifiers.
     pub(crate) fn new() -> Result<Self> {
-        // SAFETY: the notifier blocks are statics that outlive the
-        // registrations, undone in reverse on error and in `Drop`.
-        unsafe {
-            to_result(sys::register_netdevice_notifier(NOTIFIER.get()))?;
-            if let Err(e) = to_result(sys::register_inetaddr_notifier(INETADDR_NOTIFIER.get())) {
-                sys::unregister_netdevice_notifier(NOTIFIER.get());
-                return Err(e);
-            }
-            if let Err(e) = to_result(sys::register_inet6addr_notifier(INET6ADDR_NOTIFIER.get())) {
-                sys::unregister_inetaddr_notifier(INETADDR_NOTIFIER.get());
-                sys::unregister_netdevice_notifier(NOTIFIER.get());
+        for (i, (register, _, block)) in CHAINS.iter().enumerate() {
+            // SAFETY: the notifier blocks are statics that outlive the
+            // registrations, undone in reverse on error and in `Drop`.
+            if let Err(e) = to_result(unsafe { register(block.get()) }) {
+                for (_, unregister, block) in CHAINS.iter().take(i).rev() {
+                    // SAFETY: registered above.
+                    unsafe { unregister(block.get()) };
+                }
                 return Err(e);
             }
         }
@@ -1354,11 +1728,9 @@ impl NotifierRegistration {
 
 impl Drop for NotifierRegistration {
     fn drop(&mut self) {
-        // SAFETY: registered in `new`.
-        unsafe {
-            sys::unregister_inet6addr_notifier(INET6ADDR_NOTIFIER.get());
-            sys::unregister_inetaddr_notifier(INETADDR_NOTIFIER.get());
-            sys::unregister_netdevice_notifier(NOTIFIER.get());
+        for (_, unregister, block) in CHAINS.iter().rev() {
+            // SAFETY: registered in `new`.
+            unsafe { unregister(block.get()) };
         }
     }
 }

@@ -68,3 +68,18 @@ void carp_dev_hold(struct net_device *dev) { dev_hold(dev); }
 void carp_dev_put(struct net_device *dev) { dev_put(dev); }
 bool carp_queue_work(struct workqueue_struct *wq, struct work_struct *work) { return queue_work(wq, work); }
 void carp_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
+
+struct sk_buff *carp_genlmsg_new(size_t payload, gfp_t flags) { return genlmsg_new(payload, flags); }
+void carp_genlmsg_end(struct sk_buff *skb, void *hdr) { genlmsg_end(skb, hdr); }
+void carp_genlmsg_cancel(struct sk_buff *skb, void *hdr) { genlmsg_cancel(skb, hdr); }
+int carp_genlmsg_reply(struct sk_buff *skb, struct genl_info *info) { return genlmsg_reply(skb, info); }
+int carp_genlmsg_multicast_netns(const struct genl_family *family, struct net *net,
+				 struct sk_buff *skb, unsigned int group, gfp_t flags)
+{ return genlmsg_multicast_netns(family, net, skb, 0, group, flags); }
+bool carp_genl_has_listeners(const struct genl_family *family, struct net *net,
+			     unsigned int group)
+{ return genl_has_listeners(family, net, group); }
+struct net *carp_sock_net_of_skb(const struct sk_buff *skb) { return sock_net(skb->sk); }
+const struct genl_info *carp_genl_info_dump(struct netlink_callback *cb) { return genl_info_dump(cb); }
+struct nlattr *carp_nla_nest_start(struct sk_buff *skb, int type) { return nla_nest_start(skb, type); }
+void carp_nla_nest_end(struct sk_buff *skb, struct nlattr *start) { nla_nest_end(skb, start); }

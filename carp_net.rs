@@ -195,7 +195,10 @@ pub(crate) unsafe fn update_demotion(net: *mut sys::net) {
     // SAFETY: RTNL held.
     unsafe {
         crate::carp_dev::for_each_in_net(net, |cd| {
-            if !(sys::carp_netif_running(cd.lower) && sys::carp_netif_carrier_ok(cd.lower)) {
+            // A device still waiting for its carpdev does not demote.
+            let l = cd.lower();
+            let up = l.is_null() || (sys::carp_netif_running(l) && sys::carp_netif_carrier_ok(l));
+            if !up {
                 down = down.saturating_add(1);
             }
         })

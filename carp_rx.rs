@@ -112,6 +112,51 @@ pub(crate) unsafe fn collect_addrs(
     }
 }
 
+/// Collects the IPv4 and (non-link-local) IPv6 addresses of `dev` with
+/// their prefix lengths.
+///
+/// # Safety
+///
+/// RTNL held, `dev` live.
+pub(crate) unsafe fn collect_prefixes(
+    dev: *mut sys::net_device,
+    v4: &mut KVec<([u8; 4], u8)>,
+    v6: &mut KVec<([u8; 16], u8)>,
+) {
+    // SAFETY: as in `collect_addrs`.
+    unsafe {
+        let in_dev = sys::carp_in_dev_rtnl(dev);
+        if !in_dev.is_null() {
+            let mut ifa = (*in_dev).ifa_list;
+            while !ifa.is_null() {
+                let p = ((*ifa).ifa_local.to_ne_bytes(), (*ifa).ifa_prefixlen);
+                if v4.push(p, GFP_KERNEL).is_err() {
+                    break;
+                }
+                ifa = (*ifa).ifa_next;
+            }
+        }
+        let idev = sys::carp_in6_dev(dev);
+        if !idev.is_null() {
+            sys::carp_in6_dev_read_lock(idev);
+            let head = core::ptr::addr_of_mut!((*idev).addr_list);
+            let mut pos = (*head).next;
+            while pos != head {
+                let ifa = pos
+                    .byte_sub(core::mem::offset_of!(sys::inet6_ifaddr, if_list))
+                    .cast::<sys::inet6_ifaddr>();
+                let a = (*ifa).addr.in6_u.u6_addr8;
+                let link_local = a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+                if !link_local && v6.push((a, (*ifa).prefix_len as u8), GFP_ATOMIC).is_err() {
+                    break;
+                }
+                pos = (*pos).next;
+            }
+            sys::carp_in6_dev_read_unlock(idev);
+        }
+    }
+}
+
 /// Finds the carp device on `port` whose config has `vhid`.
 fn by_vhid(port: &Port, vhid: u8) -> Option<&CarpDev> {
     // SAFETY: called under RCU from the receive path.

@@ -38,10 +38,15 @@ pub(crate) fn send_advert(
     addrs: &Addrs<'_>,
 ) {
     let vhid = packet[1];
+    let lower = cd.lower();
+    if lower.is_null() {
+        // No carpdev yet (the core does not run without one).
+        return;
+    }
     let mut real = [0u8; 6];
     // SAFETY: the lower device is live while a carp device is on it; its
-    // address is 6 bytes (Ethernet, checked at creation).
-    unsafe { real.copy_from_slice(core::slice::from_raw_parts((*cd.lower).dev_addr, 6)) };
+    // address is 6 bytes (Ethernet, checked when attached).
+    unsafe { real.copy_from_slice(core::slice::from_raw_parts((*lower).dev_addr, 6)) };
     let src_mac = carp_balance::source_mac(tx.mode, carp_balance::virtual_mac(vhid), real);
     if v4 {
         send_v4(cd, src_mac, packet, addrs, tx.peer);
@@ -79,7 +84,7 @@ fn xmit(cd: &CarpDev, skb: *mut sys::sk_buff, proto: u16, stat: Stat) {
     // SAFETY: `skb` is ours, with its Ethernet header at the start; the lower
     // device is live.
     let err = unsafe {
-        sys::carp_skb_set_tx(skb, cd.lower, proto.to_be(), ETH_HLEN as i32);
+        sys::carp_skb_set_tx(skb, cd.lower(), proto.to_be(), ETH_HLEN as i32);
         sys::__dev_queue_xmit(skb, null_mut())
     };
     if err == 0 {
@@ -99,7 +104,7 @@ fn send_v4(
     // The lower device's primary address, else the carp device's first.
     // SAFETY: the lower device is live.
     let lower_addr = unsafe {
-        sys::inet_select_addr(cd.lower, 0, 0 /* RT_SCOPE_UNIVERSE */)
+        sys::inet_select_addr(cd.lower(), 0, 0 /* RT_SCOPE_UNIVERSE */)
     };
     let src = match lower_addr {
         0 => match addrs.v4.first() {
@@ -156,7 +161,13 @@ fn send_v6(cd: &CarpDev, src_mac: [u8; 6], packet: &[u8; HDR_LEN], addrs: &Addrs
     // SAFETY: the lower device and its namespace are live; `ll` is written
     // on success.
     let have_ll = unsafe {
-        sys::ipv6_dev_get_saddr(sys::carp_dev_net(cd.lower), cd.lower, &group, 0, &mut ll)
+        sys::ipv6_dev_get_saddr(
+            sys::carp_dev_net(cd.lower()),
+            cd.lower(),
+            &group,
+            0,
+            &mut ll,
+        )
     } == 0;
     let src = if have_ll {
         // SAFETY: the union's byte view of a written address.

@@ -45,6 +45,22 @@ pub(crate) fn set_err_msg(extack: *mut sys::netlink_ext_ack, msg: &'static core:
     unsafe { (*extack)._msg = msg.as_ptr() };
 }
 
+/// Sets the extended-ack message and the offending attribute
+/// (`NL_SET_ERR_MSG_ATTR`); `attr` may be null.
+pub(crate) fn set_err_msg_attr(
+    extack: *mut sys::netlink_ext_ack,
+    msg: &'static core::ffi::CStr,
+    attr: *const sys::nlattr,
+) {
+    set_err_msg(extack, msg);
+    if extack.is_null() {
+        return;
+    }
+    // SAFETY: as in `set_err_msg`; `attr` is null or an attribute of the
+    // request, which is what `bad_attr` must point into.
+    unsafe { (*extack).bad_attr = attr };
+}
+
 /// A spinlock taken with bottom halves disabled, guarding a `T` that the
 /// softirq paths (hrtimer, packet receive) and process context share.
 ///

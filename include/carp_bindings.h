@@ -30,3 +30,4 @@
 
 #include "carp_helpers.h"
 #include "uapi/linux/carp.h"
+#include "carp_nl_gen.h"

@@ -5,6 +5,7 @@
 
 #include <linux/netdevice.h>
 #include <net/netlink.h>
+#include <net/genetlink.h>
 
 void *carp_netdev_priv(const struct net_device *dev);
 struct net *carp_dev_net(const struct net_device *dev);
@@ -56,4 +57,19 @@ void carp_dev_hold(struct net_device *dev);
 void carp_dev_put(struct net_device *dev);
 bool carp_queue_work(struct workqueue_struct *wq, struct work_struct *work);
 void carp_kfree_skb(struct sk_buff *skb);
+
+extern struct genl_family carp_nl_family;
+
+struct sk_buff *carp_genlmsg_new(size_t payload, gfp_t flags);
+void carp_genlmsg_end(struct sk_buff *skb, void *hdr);
+void carp_genlmsg_cancel(struct sk_buff *skb, void *hdr);
+int carp_genlmsg_reply(struct sk_buff *skb, struct genl_info *info);
+int carp_genlmsg_multicast_netns(const struct genl_family *family, struct net *net,
+				 struct sk_buff *skb, unsigned int group, gfp_t flags);
+bool carp_genl_has_listeners(const struct genl_family *family, struct net *net,
+			     unsigned int group);
+struct net *carp_sock_net_of_skb(const struct sk_buff *skb);
+const struct genl_info *carp_genl_info_dump(struct netlink_callback *cb);
+struct nlattr *carp_nla_nest_start(struct sk_buff *skb, int type);
+void carp_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
 #endif

@@ -24,7 +24,7 @@ kdir=$("$here/build-kernel.sh" "$variant")
 # kbuild rebuilds only what changed).
 bdir=$CACHE_ROOT/module-$(basename "$kdir")
 mkdir -p "$bdir"
-rsync -a --delete --include='/Kbuild' --include='/*.rs' --include='/*.c' \
+rsync -a --delete --include='/Kbuild' --include='/*.rs' --include='/*.c' --include='/*.h' \
 	--include='/include/***' --exclude='*_generated.rs' --exclude='/*' \
 	--filter='P *.o' --filter='P *.ko' --filter='P .*.cmd' --filter='P *.mod*' \
 	--filter='P *.d' --filter='P modules.order' --filter='P Module.symvers' \

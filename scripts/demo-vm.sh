@@ -5,13 +5,13 @@
 set -u
 ko=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
-carpnl() { local ns=$1; shift; ip netns exec "$ns" python3 -I -S "$top/tests/vm/carpnl.py" "$@"; }
+export PATH=$top/tools/target/release:$PATH
+carpctl() { local ns=$1; shift; ip netns exec "$ns" carpctl "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 states() {
 	for h in a b c; do
-		printf '   host %s: %-7s %s\n' "$h" "$(carpnl "$h" show carp0 2>/dev/null | sed -n 's/^state=//p')" \
-			"$(ip -n "$h" -br link show carp0 2>/dev/null | awk '{print $2, $3}')"
+		printf '   host %s: %s\n' "$h" "$(carpctl "$h" carp0 2>/dev/null | sed -n 's/^\tcarp: //p')"
 	done
 }
 vip_owner() {
@@ -42,7 +42,7 @@ say "Each host: carp0 on eth0, vhid 1, pass secret, VIP 192.0.2.1 (advskew a=0 b
 skew=(0 50 100); i=0
 for h in a b c; do
 	run ip -n "$h" link add carp0 link eth0 type carp
-	run carpnl "$h" set carp0 vhid 1 advskew "${skew[$i]}" pass secret
+	run carpctl "$h" carp0 vhid 1 advskew "${skew[$i]}" pass secret
 	run ip -n "$h" addr add 192.0.2.1/24 dev carp0
 	run ip -n "$h" link set carp0 up
 	i=$((i + 1))

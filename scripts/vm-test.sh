@@ -12,6 +12,7 @@ top=$(dirname "$here")
 variant=${KVARIANT:-base}
 kdir=$("$here/build-kernel.sh" "$variant")
 "$here/build-module.sh" "$variant" >&2
+"$here/build-tools.sh" >&2
 
 kvm=(--disable-kvm)
 [ "${CARP_VM_KVM:-0}" = 1 ] && kvm=()

@@ -6,9 +6,9 @@
 lan_setup a b c
 check "carp0 on host a (advskew 0)" carp_setup a carp0 1 0
 check "carp0 on host b (advskew 100)" carp_setup b carp0 1 100
-check_output "the configuration reads back" 'vhid=1' carpnl b show carp0
-check_output "advskew reads back" 'advskew=100' carpnl b show carp0
-check_fail "the pass is never reported" bash -c "carpnl b show carp0 | grep -q pass"
+check_output "the configuration reads back over rtnetlink" 'vhid=1' carpnl b show carp0
+check_output "advskew reads back over rtnetlink" 'advskew=100' carpnl b show carp0
+check_fail "rtnetlink never reports the pass" bash -c "carpnl b show carp0 | grep -q pass"
 check_output "the virtual MAC is 00:00:5e:00:01:01" '00:00:5e:00:01:01' ip -n a link show carp0
 
 check "a becomes MASTER" wait_for 10 state_is a carp0 master
@@ -56,17 +56,18 @@ check "a preempts again when its carpdev returns" wait_for 15 state_is a carp0 m
 # Auth mismatch: a host with the wrong pass never takes over.
 ip -n b link del carp0
 ip -n b link add carp0 link eth0 type carp
-carpnl b set carp0 vhid 1 advskew 0 pass wrong
+cctl b carp0 vhid 1 advskew 0 pass wrong
 ip -n b addr add 192.0.2.1/24 dev carp0
 ip -n b link set carp0 up
 sleep 5
 check "a stays MASTER" state_is a carp0 master
 check "b, hearing no valid master, runs as MASTER alone (as OpenBSD)" wait_for 10 state_is b carp0 master
-carpnl b show carp0 | sed "s/^/# b: /"
+cctl b carp0 | sed "s/^/# b: /"
 ip -n b link show carp0 | sed "s/^/# b: /"
 ip -n b link del carp0
 
-# Invalid configuration is refused with a message, nothing changes.
+# Invalid configuration is refused with a message, nothing changes: over
+# rtnetlink (ip link's interface) here, over generic netlink in carpctl.sh.
 check_output "vhid 0 is refused" 'vhid must be 1..255' carpnl c set carp0 vhid 0
 check_output "vhid 256 is refused" 'vhid must be 1..255' carpnl c set carp0 vhid 256
 check_output "advskew 255 is refused" 'advskew must be 0..254' carpnl c set carp0 advskew 255

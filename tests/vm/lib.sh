@@ -101,20 +101,28 @@ carp_unload() {
 
 CARPNL="$(dirname "${BASH_SOURCE[0]}")/carpnl.py"
 
-# carpnl NS ARGS...: configure / show a carp device in namespace NS.
+# carpnl NS ARGS...: set / show a carp device's IFLA_INFO_DATA over
+# rtnetlink (the `ip link` interface), in namespace NS.
 carpnl() {
 	local ns=$1; shift
 	# -I -S: no site imports; python's start-up dominates under KASAN+TCG.
 	ip netns exec "$ns" python3 -I -S "$CARPNL" "$@"
 }
 
+# cctl NS ARGS...: carpctl in namespace NS (built by scripts/build-tools.sh,
+# on PATH in the VM).
+cctl() {
+	local ns=$1; shift
+	ip netns exec "$ns" carpctl "$@"
+}
+
 # carp_state NS DEV: prints init|backup|master.
 carp_state() {
-	carpnl "$1" show "$2" | sed -n 's/^state=//p'
+	cctl "$1" -j "$2" | grep -o '"state":"[A-Z]*"' | head -1 | cut -d'"' -f4 | tr A-Z a-z
 }
 
 # state_is NS DEV STATE: MASTER is read from the carrier (fast), the
-# others from the device's IFLA_INFO_DATA.
+# others from carpctl.
 state_is() {
 	if [ "$3" = master ]; then
 		ip -n "$1" link show dev "$2" 2>/dev/null | grep -q 'LOWER_UP'
@@ -146,12 +154,12 @@ lan_setup() {
 	done
 }
 
-# carp_setup HOST DEV VHID ADVSKEW [extra carpnl args]: carp device on eth0
-# with VIP 192.0.2.1/24, pass "secret".
+# carp_setup HOST DEV VHID ADVSKEW [extra carpctl settings]: carp device on
+# eth0 with VIP 192.0.2.1/24, pass "secret".
 carp_setup() {
 	local h=$1 dev=$2 vhid=$3 skew=$4; shift 4
 	ip -n "$h" link add "$dev" link eth0 type carp &&
-	carpnl "$h" set "$dev" vhid "$vhid" advskew "$skew" pass secret "$@" &&
+	cctl "$h" "$dev" vhid "$vhid" advskew "$skew" pass secret "$@" &&
 	ip -n "$h" addr add 192.0.2.1/24 dev "$dev" &&
 	ip -n "$h" link set "$dev" up
 }
@@ -159,4 +167,15 @@ carp_setup() {
 # now_ms: monotonic milliseconds.
 now_ms() {
 	echo $(( $(date +%s%N) / 1000000 ))
+}
+
+# ynl NS ARGS...: the kernel tree's YNL cli on our spec, in namespace NS.
+YNL_SPEC="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/Documentation/netlink/specs/carp.yaml"
+ynl() {
+	local ns=$1; shift
+	(
+		. "$(dirname "$YNL_SPEC")/../../../scripts/env.sh"
+		ip netns exec "$ns" python3 "$KSRC/tools/net/ynl/cli.py" --spec "$YNL_SPEC" \
+			--schema "$KSRC/Documentation/netlink/genetlink-legacy.yaml" "$@"
+	)
 }

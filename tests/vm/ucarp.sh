@@ -37,7 +37,7 @@ check "ucarp killed: we take over" wait_for 15 state_is a carp0 master
 echo "# takeover from ucarp: $(( $(now_ms) - t0 )) ms"
 
 # Our MASTER with advskew 0, ucarp joins with advskew 100: it stays BACKUP.
-carpnl a set carp0 advskew 0
+cctl a carp0 advskew 0
 check "we are MASTER again after the restart" wait_for 15 state_is a carp0 master
 ucarp_start 100
 sleep 6

@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The "carp" generic netlink family (`Documentation/netlink/specs/carp.yaml`).
+//!
+//! The policy and ops tables are generated from the spec into
+//! `carp_nl_gen.c` by the kernel's ynl-gen-c.py; this file registers the
+//! family and implements the handlers the tables name:
+//! - `dev-get` (do and dump): configuration and state of carp devices; the
+//!   pass only for readers with CAP_NET_ADMIN over the namespace;
+//! - `dev-set`: a configuration change, validated as a whole by the core
+//!   (the same path as `ip link set ... type carp`), nothing changes on error;
+//!   CAP_NET_ADMIN (GENL_UNS_ADMIN_PERM in the tables);
+//! - `stats-get`: the counters of the namespace or of one device;
+//! - the `events` multicast group: one `state-ntf` per state change.
+
+use crate::carp_balance::MAX_NODES;
+use crate::carp_dev::{self, for_each_in_net, is_carp, priv_of, CarpDev, Request};
+use crate::carp_net::carp_net;
+use crate::carp_proto::{ConfigAttr, Reason, State, NSTATS};
+use crate::carp_sys as sys;
+use crate::carp_util::{dev_name, set_err_msg, set_err_msg_attr};
+use core::ffi::{c_int, CStr};
+use core::ptr::{addr_of_mut, null_mut};
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::error::to_result;
+use kernel::prelude::*;
+
+/// The family (`carp_nl.c`, from the generated tables).
+fn family() -> *mut sys::genl_family {
+    addr_of_mut!(sys::carp_nl_family)
+}
+
+/// The registered family, while the module is loaded.
+pub(crate) struct Registration(());
+
+impl Registration {
+    /// Registers the family.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: the family is complete static data, registered once.
+        to_result(unsafe { sys::genl_register_family(family()) })?;
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: registered in `new`.
+        unsafe { sys::genl_unregister_family(family()) };
+    }
+}
+
+/// Holds RTNL for its lifetime.
+struct Rtnl(());
+
+impl Rtnl {
+    fn lock() -> Self {
+        // SAFETY: called from process context (netlink handlers).
+        unsafe { sys::rtnl_lock() };
+        Self(())
+    }
+}
+
+impl Drop for Rtnl {
+    fn drop(&mut self) {
+        // SAFETY: taken in `lock`.
+        unsafe { sys::rtnl_unlock() };
+    }
+}
+
+/// The request attribute `t`, or null.
+///
+/// # Safety
+///
+/// `info` is the request being handled; `t` is at most the op's maxattr.
+unsafe fn attr(info: *const sys::genl_info, t: u32) -> *const sys::nlattr {
+    // SAFETY: `attrs` has maxattr + 1 entries (caller).
+    unsafe { *(*info).attrs.add(t as usize) }
+}
+
+/// A u32 request attribute.
+///
+/// # Safety
+///
+/// As [`attr`]; the policy makes `t` a u32.
+unsafe fn attr_u32(info: *const sys::genl_info, t: u32) -> Option<u32> {
+    // SAFETY: forwarded.
+    let a = unsafe { attr(info, t) };
+    // SAFETY: a validated u32 attribute.
+    (!a.is_null()).then(|| unsafe { sys::carp_nla_get_u32(a) })
+}
+
+/// The carp device a request names by ifindex and/or ifname.
+///
+/// # Safety
+///
+/// RTNL held; `info` is the request; its policy has IFINDEX and IFNAME.
+unsafe fn find_dev(info: *const sys::genl_info) -> Result<*mut sys::net_device> {
+    // SAFETY: as documented.
+    unsafe {
+        let net = sys::carp_genl_info_net(info);
+        let extack = (*info).extack;
+        let by_index = attr_u32(info, sys::CARP_A_DEV_IFINDEX)
+            .map(|i| sys::__dev_get_by_index(net, i as c_int));
+        let name = attr(info, sys::CARP_A_DEV_IFNAME);
+        let by_name = (!name.is_null()).then(|| sys::__dev_get_by_name(net, name.add(1).cast()));
+        let dev = match (by_index, by_name) {
+            (None, None) => {
+                set_err_msg(extack, c"carp: give the carp device's ifindex or ifname");
+                return Err(EINVAL);
+            }
+            (Some(a), Some(b)) if a != b => {
+                set_err_msg(extack, c"carp: ifindex and ifname name different devices");
+                return Err(EINVAL);
+            }
+            (Some(d), _) | (None, Some(d)) => d,
+        };
+        if dev.is_null() {
+            set_err_msg(extack, c"carp: no such device");
+            return Err(ENODEV);
+        }
+        if !is_carp(dev) {
+            set_err_msg(extack, c"carp: not a carp device");
+            return Err(EINVAL);
+        }
+        Ok(dev)
+    }
+}
+
+/// Whether the sender of `skb` has CAP_NET_ADMIN over `net`.
+///
+/// # Safety
+///
+/// `skb` is a netlink request; `net` is live.
+unsafe fn privileged(skb: *const sys::sk_buff, net: *const sys::net) -> bool {
+    // SAFETY: as documented.
+    unsafe { sys::netlink_ns_capable(skb, (*net).user_ns, sys::CAP_NET_ADMIN as c_int) }
+}
+
+/// `-EMSGSIZE` (not among `kernel::error::code` in 6.12).
+fn emsgsize() -> Error {
+    Error::from_errno(-(kernel::bindings::EMSGSIZE as c_int))
+}
+
+/// `NLMSG_HDRLEN + GENL_HDRLEN` (macro expressions bindgen cannot evaluate).
+const GENL_MSG_HDRLEN: usize = 16 + 4;
+
+/// `NLA_TYPE_MASK`: the type bits of `nla_type`.
+const NLA_TYPE_MASK: u16 = 0x3fff;
+
+/// Builds attributes into a message, failing with EMSGSIZE when it is full.
+struct Msg(*mut sys::sk_buff);
+
+impl Msg {
+    fn put(&self, t: u32, payload: &[u8]) -> Result {
+        // SAFETY: `self.0` is a message being built; `payload` is readable.
+        to_result(unsafe {
+            sys::nla_put(
+                self.0,
+                t as c_int,
+                payload.len() as c_int,
+                payload.as_ptr().cast(),
+            )
+        })
+    }
+
+    fn u32(&self, t: u32, v: u32) -> Result {
+        self.put(t, &v.to_ne_bytes())
+    }
+
+    fn flag(&self, t: u32) -> Result {
+        self.put(t, &[])
+    }
+
+    fn string(&self, t: u32, s: &CStr) -> Result {
+        self.put(t, s.to_bytes_with_nul())
+    }
+
+    /// Puts a nest holding what `f` puts.
+    fn nest(&self, t: u32, f: impl FnOnce(&Self) -> Result) -> Result {
+        // SAFETY: as in `put`.
+        let start = unsafe { sys::carp_nla_nest_start(self.0, t as c_int) };
+        if start.is_null() {
+            return Err(emsgsize());
+        }
+        f(self)?;
+        // SAFETY: `start` was returned by nest_start on this message.
+        unsafe { sys::carp_nla_nest_end(self.0, start) };
+        Ok(())
+    }
+}
+
+/// Puts a genetlink header, runs `f` and ends the message; cancels it on
+/// error.
+///
+/// # Safety
+///
+/// `skb` is a message being built.
+unsafe fn put_msg(
+    skb: *mut sys::sk_buff,
+    portid: u32,
+    seq: u32,
+    flags: c_int,
+    cmd: u32,
+    f: impl FnOnce(&Msg) -> Result,
+) -> Result {
+    // SAFETY: as documented; the family is registered.
+    let hdr = unsafe { sys::genlmsg_put(skb, portid, seq, family(), flags, cmd as u8) };
+    if hdr.is_null() {
+        return Err(emsgsize());
+    }
+    match f(&Msg(skb)) {
+        Ok(()) => {
+            // SAFETY: `hdr` was put on `skb` above.
+            unsafe { sys::carp_genlmsg_end(skb, hdr) };
+            Ok(())
+        }
+        Err(e) => {
+            // SAFETY: as above.
+            unsafe { sys::carp_genlmsg_cancel(skb, hdr) };
+            Err(e)
+        }
+    }
+}
+
+/// Puts a carp device's configuration and state (`dev-get`'s reply).
+fn fill_dev(m: &Msg, cd: &CarpDev, with_pass: bool) -> Result {
+    let (cfg, states, link, demote) = {
+        let st = cd.state.lock();
+        let mut states = [State::Init; MAX_NODES];
+        for (s, v) in states.iter_mut().zip(st.carp.vhes()) {
+            *s = v.state;
+        }
+        (
+            *st.carp.config(),
+            states,
+            st.carp.link_state(),
+            st.carp.demote(),
+        )
+    };
+    // SAFETY: the device is live (RTNL held by the caller).
+    unsafe {
+        m.u32(sys::CARP_A_DEV_IFINDEX, (*cd.dev).ifindex as u32)?;
+        m.string(sys::CARP_A_DEV_IFNAME, dev_name(cd.dev))?;
+        let lower = cd.lower();
+        if !lower.is_null() {
+            m.u32(sys::CARP_A_DEV_CARPDEV, (*lower).ifindex as u32)?;
+        }
+    }
+    if let Some(nodes) = cfg.nodes {
+        let leader = nodes.leader();
+        m.u32(sys::CARP_A_DEV_VHID, u32::from(leader.vhid))?;
+        m.u32(sys::CARP_A_DEV_ADVSKEW, u32::from(leader.advskew))?;
+        for (n, s) in nodes.as_slice().iter().zip(states) {
+            m.nest(sys::CARP_A_DEV_NODE, |m| {
+                m.u32(sys::CARP_A_NODE_VHID, u32::from(n.vhid))?;
+                m.u32(sys::CARP_A_NODE_ADVSKEW, u32::from(n.advskew))?;
+                m.u32(sys::CARP_A_NODE_STATE, s as u32)
+            })?;
+        }
+    }
+    m.u32(sys::CARP_A_DEV_ADVBASE, u32::from(cfg.advbase))?;
+    let pass = cfg.key.as_bytes();
+    if !pass.is_empty() {
+        m.flag(sys::CARP_A_DEV_PASS_SET)?;
+        if with_pass {
+            m.put(sys::CARP_A_DEV_PASS, pass)?;
+        }
+    }
+    m.u32(sys::CARP_A_DEV_BALANCING, cfg.balancing as u32)?;
+    if let Some(p) = cfg.peer {
+        m.u32(sys::CARP_A_DEV_PEER, u32::from_ne_bytes(p))?;
+    }
+    m.u32(sys::CARP_A_DEV_STATE, link as u32)?;
+    m.u32(sys::CARP_A_DEV_DEMOTE, u32::from(demote))
+}
+
+/// Runs a doit handler body and converts its result for the kernel.
+fn doit(f: impl FnOnce() -> Result) -> c_int {
+    match f() {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Allocates a reply, fills it with `f` and sends it.
+///
+/// # Safety
+///
+/// `info` is the request being handled.
+unsafe fn reply(info: *mut sys::genl_info, f: impl FnOnce(&Msg) -> Result) -> Result {
+    // NLMSG_GOODSIZE: a device with 32 nodes fits easily.
+    // SAFETY: process context.
+    let skb = unsafe { sys::carp_genlmsg_new(3800, kernel::bindings::GFP_KERNEL) };
+    if skb.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `info` is the request (caller); `skb` is new.
+    unsafe {
+        let cmd = u32::from((*(*info).genlhdr).cmd);
+        if let Err(e) = put_msg(skb, (*info).snd_portid, (*info).snd_seq, 0, cmd, f) {
+            sys::carp_kfree_skb(skb);
+            return Err(e);
+        }
+        to_result(sys::carp_genlmsg_reply(skb, info))
+    }
+}
+
+/// `dev-get` (do).
+///
+/// # Safety
+///
+/// Called by genetlink with a validated request.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn carp_nl_dev_get_doit(
+    skb: *mut sys::sk_buff,
+    info: *mut sys::genl_info,
+) -> c_int {
+    doit(|| {
+        let rtnl = Rtnl::lock();
+        // SAFETY: RTNL held; `info` is the request.
+        unsafe {
+            let dev = find_dev(info)?;
+            let with_pass = privileged(skb, sys::carp_genl_info_net(info));
+            let r = reply(info, |m| fill_dev(m, &*priv_of(dev), with_pass));
+            drop(rtnl);
+            r
+        }
+    })
+}
+
+/// `dev-get` (dump): every carp device of the namespace; `cb->args[0]`
+/// counts those already sent.
+///
+/// # Safety
+///
+/// Called by genetlink for a dump request.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn carp_nl_dev_get_dumpit(
+    skb: *mut sys::sk_buff,
+    cb: *mut sys::netlink_callback,
+) -> c_int {
+    // SAFETY: as documented; genetlink filled the dump's info at start.
+    unsafe {
+        let info = sys::carp_genl_info_dump(cb);
+        let net = sys::carp_sock_net_of_skb(skb);
+        let with_pass = privileged((*cb).skb, net);
+        let done = (*cb).__bindgen_anon_1.args[0];
+        let mut idx = 0i64;
+        let mut full = false;
+        let mut sent = 0;
+        let _rtnl = Rtnl::lock();
+        for_each_in_net(net, |cd| {
+            if full {
+                return;
+            }
+            if idx >= done {
+                let r = put_msg(
+                    skb,
+                    (*info).snd_portid,
+                    (*info).snd_seq,
+                    sys::NLM_F_MULTI as c_int,
+                    sys::CARP_CMD_DEV_GET,
+                    |m| fill_dev(m, cd, with_pass),
+                );
+                if r.is_err() {
+                    full = true;
+                    return;
+                }
+                sent += 1;
+            }
+            idx += 1;
+        });
+        (*cb).__bindgen_anon_1.args[0] = done + sent;
+        if full && sent == 0 {
+            return emsgsize().to_errno();
+        }
+        (*skb).len as c_int
+    }
+}
+
+/// Reads the `node` attributes of a `dev-set` request into `pairs`.
+///
+/// # Safety
+///
+/// `info` is a validated request (each `node` checked by its policy).
+unsafe fn parse_nodes<'a>(
+    info: *const sys::genl_info,
+    pairs: &'a mut [(u32, u32); MAX_NODES],
+) -> Result<Option<&'a [(u32, u32)]>> {
+    // SAFETY: the message holds the genetlink header then the attributes.
+    let all = unsafe {
+        let len = ((*(*info).nlhdr).nlmsg_len as usize).saturating_sub(GENL_MSG_HDRLEN);
+        core::slice::from_raw_parts((*info).genlhdr.cast::<u8>().add(4), len)
+    };
+    // SAFETY: as documented.
+    let extack = unsafe { (*info).extack };
+    let mut n = 0;
+    for (t, payload, a) in Attrs(all) {
+        if t != sys::CARP_A_DEV_NODE {
+            continue;
+        }
+        let Some(slot) = pairs.get_mut(n) else {
+            set_err_msg_attr(extack, c"carp: too many carpnodes (at most 32)", a);
+            return Err(EINVAL);
+        };
+        let mut vhid = None;
+        let mut skew = 0;
+        for (t, p, inner) in Attrs(payload) {
+            let v = p
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_ne_bytes)
+                .unwrap_or(0);
+            match t {
+                sys::CARP_A_NODE_VHID => vhid = Some(v),
+                sys::CARP_A_NODE_ADVSKEW => skew = v,
+                _ => {
+                    set_err_msg_attr(extack, c"carp: a node's state is read-only", inner);
+                    return Err(EINVAL);
+                }
+            }
+        }
+        let Some(vhid) = vhid else {
+            set_err_msg_attr(extack, c"carp: a node needs a vhid", a);
+            return Err(EINVAL);
+        };
+        *slot = (vhid, skew);
+        n += 1;
+    }
+    Ok((n > 0).then(|| pairs.get(..n).unwrap_or(&[])))
+}
+
+/// Iterates netlink attributes: (type, payload, attribute pointer).
+struct Attrs<'a>(&'a [u8]);
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = (u32, &'a [u8], *const sys::nlattr);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.0;
+        let len = usize::from(u16::from_ne_bytes([*b.first()?, *b.get(1)?]));
+        let t = u16::from_ne_bytes([*b.get(2)?, *b.get(3)?]) & NLA_TYPE_MASK;
+        let payload = b.get(4..len)?;
+        self.0 = b.get((len + 3) & !3..).unwrap_or(&[]);
+        Some((u32::from(t), payload, b.as_ptr().cast()))
+    }
+}
+
+/// `dev-set`.
+///
+/// # Safety
+///
+/// Called by genetlink with a validated request from a sender with
+/// CAP_NET_ADMIN over the namespace.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn carp_nl_dev_set_doit(
+    _skb: *mut sys::sk_buff,
+    info: *mut sys::genl_info,
+) -> c_int {
+    doit(|| {
+        let mut pairs = [(0u32, 0u32); MAX_NODES];
+        // SAFETY: `info` is the validated request.
+        let mut req = unsafe {
+            Request {
+                carpdev: attr_u32(info, sys::CARP_A_DEV_CARPDEV),
+                state: attr_u32(info, sys::CARP_A_DEV_STATE),
+                ..Request::default()
+            }
+        };
+        // SAFETY: as above.
+        unsafe {
+            let u = &mut req.upd;
+            u.vhid = attr_u32(info, sys::CARP_A_DEV_VHID);
+            u.advskew = attr_u32(info, sys::CARP_A_DEV_ADVSKEW);
+            u.advbase = attr_u32(info, sys::CARP_A_DEV_ADVBASE);
+            u.balancing = attr_u32(info, sys::CARP_A_DEV_BALANCING);
+            u.peer = attr_u32(info, sys::CARP_A_DEV_PEER).map(carp_dev::peer_of);
+            u.pass = carp_dev::nla_payload(attr(info, sys::CARP_A_DEV_PASS));
+            u.carpnodes = parse_nodes(info, &mut pairs)?;
+        }
+        let attr_of = |a: ConfigAttr| {
+            let t = match a {
+                ConfigAttr::Vhid => sys::CARP_A_DEV_VHID,
+                ConfigAttr::Advskew => sys::CARP_A_DEV_ADVSKEW,
+                ConfigAttr::Advbase => sys::CARP_A_DEV_ADVBASE,
+                ConfigAttr::Pass => sys::CARP_A_DEV_PASS,
+                ConfigAttr::Balancing => sys::CARP_A_DEV_BALANCING,
+                ConfigAttr::Peer => sys::CARP_A_DEV_PEER,
+                ConfigAttr::State => sys::CARP_A_DEV_STATE,
+                ConfigAttr::Carpnodes => sys::CARP_A_DEV_NODE,
+            };
+            // SAFETY: `t` is within dev-set's maxattr (CARP_A_DEV_STATE).
+            unsafe { attr(info, t) }
+        };
+        let _rtnl = Rtnl::lock();
+        // SAFETY: RTNL held; the device is a live carp device.
+        unsafe {
+            let dev = find_dev(info)?;
+            carp_dev::apply_request(dev, &req, (*info).extack, attr_of)
+        }
+    })
+}
+
+/// `stats-get`: the namespace's counters, or one device's.
+///
+/// # Safety
+///
+/// Called by genetlink with a validated request.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn carp_nl_stats_get_doit(
+    _skb: *mut sys::sk_buff,
+    info: *mut sys::genl_info,
+) -> c_int {
+    doit(|| {
+        let _rtnl = Rtnl::lock();
+        // SAFETY: RTNL held; `info` is the request; the namespace and the
+        // device (if any) are live.
+        unsafe {
+            let named = !attr(info, sys::CARP_A_DEV_IFINDEX).is_null()
+                || !attr(info, sys::CARP_A_DEV_IFNAME).is_null();
+            let dev = if named { find_dev(info)? } else { null_mut() };
+            let counters: &[AtomicU64; NSTATS] = if dev.is_null() {
+                &carp_net(sys::carp_genl_info_net(info)).stats
+            } else {
+                &(*priv_of(dev)).stats
+            };
+            reply(info, |m| {
+                if !dev.is_null() {
+                    m.u32(sys::CARP_A_DEV_IFINDEX, (*dev).ifindex as u32)?;
+                    m.string(sys::CARP_A_DEV_IFNAME, dev_name(dev))?;
+                }
+                m.nest(sys::CARP_A_DEV_STATS, |m| {
+                    for (i, c) in counters.iter().enumerate() {
+                        let v = c.load(Ordering::Relaxed);
+                        m.put(i as u32 + 1, &v.to_ne_bytes())?;
+                    }
+                    Ok(())
+                })
+            })
+        }
+    })
+}
+
+/// Sends a `state-ntf` to the `events` group of the device's namespace.
+/// Callable in atomic context.
+pub(crate) fn notify_state(
+    dev: *mut sys::net_device,
+    vhid: u8,
+    old: State,
+    new: State,
+    why: Reason,
+) {
+    // SAFETY: the device is live (the caller holds its state).
+    unsafe {
+        let net = sys::carp_dev_net(dev);
+        if !sys::carp_genl_has_listeners(family(), net, 0) {
+            return;
+        }
+        let skb = sys::carp_genlmsg_new(256, kernel::bindings::GFP_ATOMIC);
+        if skb.is_null() {
+            return;
+        }
+        let r = put_msg(skb, 0, 0, 0, sys::CARP_CMD_STATE_NTF, |m| {
+            m.u32(sys::CARP_A_DEV_IFINDEX, (*dev).ifindex as u32)?;
+            m.string(sys::CARP_A_DEV_IFNAME, dev_name(dev))?;
+            m.u32(sys::CARP_A_DEV_VHID, u32::from(vhid))?;
+            m.u32(sys::CARP_A_DEV_OLD_STATE, old as u32)?;
+            m.u32(sys::CARP_A_DEV_STATE, new as u32)?;
+            m.u32(sys::CARP_A_DEV_REASON, why as u32)
+        });
+        if r.is_err() {
+            sys::carp_kfree_skb(skb);
+            return;
+        }
+        // Consumes the skb; no listener left is not an error here.
+        sys::carp_genlmsg_multicast_netns(family(), net, skb, 0, kernel::bindings::GFP_ATOMIC);
+    }
+}

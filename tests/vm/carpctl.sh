@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# carpctl over the carp generic netlink family: every setting set and read
+# back (carpctl, rtnetlink's IFLA_INFO_DATA, ip -d link), every invalid
+# value refused with its message and the config left intact, privileges,
+# statistics, and `carpctl monitor` / `ip monitor link` during a failover.
+
+carp_load
+lan_setup a b
+ip -n a link add carp0 link eth0 type carp
+check "carpctl sets vhid, advskew, pass and carpdev at once" \
+	cctl a carp0 vhid 1 advskew 100 pass secret carpdev eth0
+ip -n a addr add 192.0.2.1/24 dev carp0
+ip -n a link set carp0 up
+check_output "status in ifconfig's words" \
+	'carp: (BACKUP|MASTER) carpdev eth0 vhid 1 advbase 1 advskew 100' cctl a carp0
+check_output "the listing shows every carp device" '^carp0:' cctl a
+check_output "JSON status" '"vhid":1' cctl a -j carp0
+check_output "root reads the pass" '"pass":"secret"' cctl a -j carp0
+check "advbase 2" cctl a carp0 advbase 2
+check_output "advbase reads back" 'advbase 2 ' cctl a carp0
+check_output "advbase reads back over rtnetlink" 'advbase=2' carpnl a show carp0
+check "state master" cctl a carp0 state master
+check_output "the forced state reads back" 'carp: MASTER ' cctl a carp0
+check "state backup" cctl a carp0 state backup
+check_output "backup reads back" 'carp: BACKUP ' cctl a carp0
+check "carppeer 192.0.2.12" cctl a carp0 carppeer 192.0.2.12
+check_output "carppeer reads back" 'carppeer 192.0.2.12' cctl a carp0
+check_output "carppeer reads back over rtnetlink" 'peer=192.0.2.12' carpnl a show carp0
+check "-carppeer" cctl a carp0 -carppeer
+check_fail "carppeer is gone" bash -c "ip netns exec a carpctl carp0 | grep -q carppeer"
+check "carpnodes 1:0,2:100 balancing ip" cctl a carp0 carpnodes 1:0,2:100 balancing ip
+out=$(cctl a carp0)
+check_output "carpnodes read back" 'vhid 1 advskew 0.*vhid 2 advskew 100' \
+	echo $out
+check_output "balancing reads back" 'balancing ip' echo "$out"
+check_output "balancing reads back over rtnetlink" 'balancing=ip' carpnl a show carp0
+check_output "ip -d link shows the carp kind" 'carp' ip -n a -d link show carp0
+check "back to a single vhid" cctl a carp0 vhid 1 advskew 100 balancing none
+
+# Invalid values: one-line errors, non-zero exit, nothing changes.
+before=$(cctl a -j carp0 | sed 's/"state":"[A-Z]*"//g')
+check_output "vhid 0" 'carpctl: vhid must be 1..255' cctl a carp0 vhid 0
+check_output "vhid 256" 'carpctl: vhid must be 1..255' cctl a carp0 vhid 256
+check_output "advskew 255" 'carpctl: advskew must be 0..254' cctl a carp0 advskew 255
+check_output "unknown balancing mode" "unknown balancing mode 'fair'" \
+	cctl a carp0 balancing fair
+check_output "33 carpnodes (the kernel says)" 'carp0: too many carpnodes' \
+	cctl a carp0 carpnodes "$(seq -s, 1 33 | sed 's/\([0-9]*\)/\1:0/g')"
+check_output "duplicate vhids (the kernel says)" 'carp0: duplicate vhid' \
+	cctl a carp0 carpnodes 3:0,3:5
+check_output "a 20-byte pass (the kernel says)" 'carp0: pass is longer than 19 bytes' \
+	cctl a carp0 pass 01234567890123456789
+check_output "balancing with one node" 'at least two carpnodes' cctl a carp0 balancing arp
+check_output "a missing carpdev" 'carpdev eth9: no such interface' cctl a carp0 carpdev eth9
+check_output "a different carpdev" 'carpdev cannot be changed' cctl a carp0 carpdev lo
+check_output "an unknown device" 'no such device' cctl a carp7 vhid 3
+check_output "not a carp device" 'not a carp device' cctl a eth0 vhid 3
+ip -n a link add carp1 link eth0 type carp
+check_output "a vhid already used on the carpdev" 'carp1: vhid already used on this carpdev' \
+	cctl a carp1 vhid 1
+ip -n a link del carp1
+check_fail "errors exit non-zero" cctl a carp0 vhid 0
+after=$(cctl a -j carp0 | sed 's/"state":"[A-Z]*"//g')
+check "the config is unchanged after all errors" [ "$before" = "$after" ]
+
+# Privileges: setting needs CAP_NET_ADMIN over the namespace; the pass is
+# only shown to such readers.
+check_output "nobody cannot set" 'not permitted' \
+	ip netns exec a setpriv --reuid=65534 --regid=65534 --clear-groups carpctl carp0 advskew 5
+check_output "root of a new user namespace cannot set" 'not permitted' \
+	ip netns exec a unshare -Ur carpctl carp0 advskew 5
+check_output "nobody can read the status" 'vhid 1 ' \
+	ip netns exec a setpriv --reuid=65534 --regid=65534 --clear-groups carpctl carp0
+out=$(ip netns exec a setpriv --reuid=65534 --regid=65534 --clear-groups carpctl -j carp0)
+check_output "nobody sees that a pass is set" '"pass_set":true' echo "$out"
+check_fail "nobody never sees the pass" grep -q secret <<<"$out"
+check_output "advskew still 100" 'advskew 100' cctl a carp0
+
+# Statistics.
+check_output "stats in netstat's words" 'packets? sent \(IPv4\)' cctl a stats
+check_output "per-device stats as JSON" '"opackets":[0-9]+' cctl a -j stats carp0
+
+# Monitor: carpctl monitor and ip monitor link both see a failover.
+# a steps aside while b (advskew 0) starts, so b is MASTER and a BACKUP.
+ip -n a link set carp0 down
+carp_setup b carp0 1 0
+check "b becomes MASTER (advskew 0)" wait_for 15 state_is b carp0 master
+ip -n a link set carp0 up
+cctl a monitor >/tmp/carpctl-monitor 2>&1 &
+mon=$!
+ip -n a monitor link >/tmp/ip-monitor 2>&1 &
+ipmon=$!
+sleep 2
+check "a is BACKUP" wait_for 10 state_is a carp0 backup
+ip -n b link set carp0 down
+check "a takes over" wait_for 15 state_is a carp0 master
+sleep 1
+kill $mon $ipmon 2>/dev/null; wait $mon $ipmon 2>/dev/null
+check_output "carpctl monitor printed the takeover" 'carp0 vhid 1: BACKUP -> MASTER \([a-z-]+\)' \
+	cat /tmp/carpctl-monitor
+check_output "ip monitor link saw the carrier come up" 'carp0.*LOWER_UP' cat /tmp/ip-monitor
+cat /tmp/carpctl-monitor | sed 's/^/#   monitor: /'
+rm -f /tmp/carpctl-monitor /tmp/ip-monitor
+cleanup_ns

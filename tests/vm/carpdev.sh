@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A carp device without carpdev: created without `link`, it waits (INIT);
+# its carpdev is given later with carpctl, or found by the subnet of its
+# first address (the one interface with an address in that subnet); none
+# or several is a clear error and the address is not added.
+
+carp_load
+setup_ns cd
+ip -n cd link add eth0 type veth peer name peer0
+ip -n cd link add eth1 type veth peer name peer1
+for i in eth0 eth1 peer0 peer1; do ip -n cd link set "$i" up; done
+ip -n cd addr add 192.0.2.10/24 dev eth0
+ip -n cd addr add 2001:db8:1::10/64 dev eth0 nodad
+ip -n cd addr add 198.51.100.10/24 dev eth1
+ip -n cd addr add 203.0.113.10/24 dev eth0
+ip -n cd addr add 203.0.113.11/24 dev eth1
+
+check "create without carpdev" ip -n cd link add carp0 type carp
+check "configure it" cctl cd carp0 vhid 1 pass secret
+check_output "it has no carpdev" 'carpdev - ' cctl cd carp0
+check "it comes up" ip -n cd link set carp0 up
+check_output "it stays INIT without carpdev" 'carp: INIT ' cctl cd carp0
+check_output "an address in no interface's subnet is refused" \
+	'no interface has an address in this subnet' \
+	ip -n cd addr add 233.252.0.1/24 dev carp0
+check_fail "the refused address was not added" \
+	bash -c "ip -n cd addr show dev carp0 | grep -q 233.252"
+check_output "an address in two interfaces' subnets is refused" 'several interfaces' \
+	ip -n cd addr add 203.0.113.1/24 dev carp0
+check "an address in eth0's subnet picks eth0" ip -n cd addr add 192.0.2.1/24 dev carp0
+check_output "carp0 is now on eth0" 'carp0@eth0' ip -n cd link show carp0
+check_output "carpctl shows carpdev eth0" 'carpdev eth0 ' cctl cd carp0
+check "carp0 runs (BACKUP or MASTER)" wait_for 10 bash -c \
+	"ip netns exec cd carpctl carp0 | grep -Eq 'carp: (BACKUP|MASTER) '"
+check_output "the carpdev cannot be changed afterwards" 'cannot be changed' \
+	cctl cd carp0 carpdev eth1
+
+# IPv6: the subnet of an IPv6 address picks the carpdev too.
+ip -n cd link add carp1 type carp
+cctl cd carp1 vhid 2
+check "an IPv6 address in eth0's prefix picks eth0" \
+	ip -n cd addr add 2001:db8:1::1/64 dev carp1 nodad
+check_output "carp1 is on eth0" 'carp1@eth0' ip -n cd link show carp1
+
+# carpctl gives the carpdev of a device created without one.
+ip -n cd link add carp2 type carp
+check "carpctl carp2 vhid 3 carpdev eth1" cctl cd carp2 vhid 3 carpdev eth1
+check_output "carp2 is on eth1" 'carp2@eth1' ip -n cd link show carp2
+check "an address outside eth1's subnet is fine once a carpdev is set" \
+	ip -n cd addr add 233.252.0.2/24 dev carp2
+ip -n cd link add carp3 type carp
+cctl cd carp3 vhid 3
+check_output "a vhid already used on the carpdev is refused at attach" 'already used' \
+	cctl cd carp3 carpdev eth1
+check_output "carp3 still has no carpdev" 'carpdev - ' cctl cd carp3
+check_output "carpdev lo is refused" 'Ethernet' cctl cd carp3 carpdev lo
+check "deleting eth1 deletes carp2" bash -c "ip -n cd link del eth1 && ! ip -n cd link show carp2"
+check "carp3 (no carpdev) is deleted with the namespace" true
+cleanup_ns

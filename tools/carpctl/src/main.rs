@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! carpctl: configure and watch carp(4) devices with carp(4)'s own words.
+//!
+//! ```text
+//! carpctl carp0 vhid 1 advskew 100 pass secret carpdev eth0
+//! carpctl carp0 carpnodes 1:0,2:100 balancing ip
+//! carpctl carp0            # status, like OpenBSD's ifconfig carp lines
+//! carpctl stats            # like netstat -s -p carp
+//! carpctl monitor          # state changes as they happen
+//! ```
+//!
+//! Talks to the kernel through the "carp" generic netlink family; a change
+//! is one request, validated as a whole by the kernel (nothing changes on
+//! error). Every failure prints one line and exits non-zero.
+
+mod nl;
+
+use nl::{a, cmd, Attr, Attrs, Carp, Error};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: carpctl [-j] [IFNAME]            show carp devices (all, or one)
+       carpctl IFNAME SETTING...        change a carp device
+       carpctl [-j] stats [IFNAME]      statistics of the namespace or a device
+       carpctl [-j] monitor             print state changes as they happen
+
+Settings (any number, applied together; on error nothing changes):
+  vhid N            virtual host ID, 1..255 (a single node)
+  advskew N         skew of the first node, 0..254; higher is less preferred
+  advbase N         advertisement base interval in seconds, 0..254
+  pass PASS         HMAC-SHA1 passphrase, at most 19 bytes; \"\" clears it
+  carpdev IF        the interface carp runs on (default: the one given to
+                    ip link add ... link IF)
+  carpnodes V:S,... load-balancing nodes as vhid:advskew pairs, at most 32
+  balancing MODE    none, ip, ip-stealth, ip-unicast or arp
+  carppeer ADDR     send IPv4 advertisements to ADDR instead of 224.0.0.18
+  -carppeer         back to multicast
+  state STATE       force master or backup
+
+Options:
+  -j, --json        machine-readable output (monitor: one object per line)
+  -h, --help        this text
+  -V, --version     version
+
+The device itself is created with ip(8):
+  ip link add carp0 link eth0 type carp
+  carpctl carp0 vhid 1 pass secret
+  ip addr add 192.0.2.1/24 dev carp0 && ip link set carp0 up
+
+See Documentation/networking/carp.rst for the full description.";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Command {
+    Help,
+    Version,
+    Show(Option<String>),
+    Set(String, Vec<Setting>),
+    Stats(Option<String>),
+    Monitor,
+}
+
+/// One `KEY VALUE` setting, parsed.
+#[derive(Debug, PartialEq)]
+enum Setting {
+    Vhid(u32),
+    Advskew(u32),
+    Advbase(u32),
+    Pass(Vec<u8>),
+    Carpdev(String),
+    Carpnodes(Vec<(u32, u32)>),
+    Balancing(u32),
+    Peer(Option<Ipv4Addr>),
+    State(u32),
+}
+
+fn number(key: &str, v: &str, max: u32, min: u32) -> Result<u32, Error> {
+    match v.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(Error(format!("{key} must be {min}..{max}"))),
+    }
+}
+
+fn parse_nodes(v: &str) -> Result<Vec<(u32, u32)>, Error> {
+    v.split(',')
+        .map(|item| {
+            let (vh, sk) = item.split_once(':').unwrap_or((item, "0"));
+            match (vh.trim().parse::<u32>(), sk.trim().parse::<u32>()) {
+                (Ok(vh), Ok(sk)) => Ok((vh, sk)),
+                _ => Err(Error(format!(
+                    "carpnodes: '{item}' is not vhid:advskew (e.g. 1:0,2:100)"
+                ))),
+            }
+        })
+        .collect()
+}
+
+fn parse_setting(key: &str, args: &mut impl Iterator<Item = String>) -> Result<Setting, Error> {
+    if key == "-carppeer" {
+        return Ok(Setting::Peer(None));
+    }
+    let known = [
+        "vhid",
+        "advskew",
+        "advbase",
+        "pass",
+        "carpdev",
+        "carpnodes",
+        "balancing",
+        "carppeer",
+        "state",
+    ];
+    if !known.contains(&key) {
+        return Err(Error(format!(
+            "unknown setting '{key}' (see carpctl --help)"
+        )));
+    }
+    let v = args
+        .next()
+        .ok_or_else(|| Error(format!("{key} needs a value")))?;
+    Ok(match key {
+        "vhid" => Setting::Vhid(number(key, &v, 255, 1)?),
+        "advskew" => Setting::Advskew(number(key, &v, 254, 0)?),
+        "advbase" => Setting::Advbase(number(key, &v, 254, 0)?),
+        "pass" => Setting::Pass(v.into_bytes()),
+        "carpdev" => Setting::Carpdev(v),
+        "carpnodes" => Setting::Carpnodes(parse_nodes(&v)?),
+        "balancing" => match nl::BALANCING.iter().position(|m| *m == v) {
+            Some(i) => Setting::Balancing(i as u32),
+            None => {
+                return Err(Error(format!(
+                    "unknown balancing mode '{v}' (none, ip, ip-stealth, ip-unicast, arp)"
+                )))
+            }
+        },
+        "carppeer" => match v.parse::<Ipv4Addr>() {
+            Ok(p) => Setting::Peer(Some(p)),
+            Err(_) => return Err(Error(format!("carppeer: '{v}' is not an IPv4 address"))),
+        },
+        _ => match v.to_ascii_lowercase().as_str() {
+            "backup" => Setting::State(1),
+            "master" => Setting::State(2),
+            _ => return Err(Error("state must be backup or master".into())),
+        },
+    })
+}
+
+/// Parses the command line (without the program name); returns the
+/// command and whether JSON output was asked for.
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<(Command, bool), Error> {
+    let mut json = false;
+    let mut rest = Vec::new();
+    let mut it = args.into_iter();
+    for a in it.by_ref() {
+        match a.as_str() {
+            "-j" | "--json" => json = true,
+            "-h" | "--help" | "help" => return Ok((Command::Help, json)),
+            "-V" | "--version" => return Ok((Command::Version, json)),
+            _ => {
+                rest.push(a);
+                break;
+            }
+        }
+    }
+    rest.extend(it);
+    let mut it = rest.into_iter();
+    let cmd = match it.next() {
+        None => Command::Show(None),
+        Some(w) if w == "stats" => Command::Stats(it.next()),
+        Some(w) if w == "monitor" => Command::Monitor,
+        Some(w) if w.starts_with('-') => {
+            return Err(Error(format!("unknown option '{w}' (see carpctl --help)")))
+        }
+        Some(dev) => {
+            let mut settings = Vec::new();
+            while let Some(key) = it.next() {
+                settings.push(parse_setting(&key, &mut it)?);
+            }
+            if settings.is_empty() {
+                Command::Show(Some(dev))
+            } else {
+                Command::Set(dev, settings)
+            }
+        }
+    };
+    if matches!(cmd, Command::Stats(_) | Command::Monitor) {
+        if let Some(extra) = it.next() {
+            return Err(Error(format!("unexpected '{extra}' (see carpctl --help)")));
+        }
+    }
+    Ok((cmd, json))
+}
+
+fn ifindex_of(name: &str) -> Result<u32, Error> {
+    let c = std::ffi::CString::new(name).map_err(|_| Error(format!("bad name '{name}'")))?;
+    // SAFETY: `c` is a valid C string.
+    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
+        0 => Err(Error(format!("carpdev {name}: no such interface"))),
+        i => Ok(i),
+    }
+}
+
+fn ifname_of(index: u32) -> String {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `buf` has IF_NAMESIZE bytes, as if_indextoname needs.
+    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return format!("if{index}");
+    }
+    // SAFETY: if_indextoname wrote a NUL-terminated name into `buf`.
+    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn state_name(s: Option<u32>) -> &'static str {
+    s.and_then(|s| nl::STATES.get(s as usize).copied())
+        .unwrap_or("UNKNOWN")
+}
+
+/// One device's reply as JSON (the fields `carpctl -j` prints).
+fn dev_json(d: &Attrs) -> Value {
+    let mut m = Map::new();
+    m.insert("ifname".into(), json!(d.string(a::IFNAME)));
+    m.insert("ifindex".into(), json!(d.u32(a::IFINDEX)));
+    m.insert("carpdev".into(), json!(d.u32(a::CARPDEV).map(ifname_of)));
+    m.insert("state".into(), json!(state_name(d.u32(a::STATE))));
+    m.insert("vhid".into(), json!(d.u32(a::VHID)));
+    m.insert("advskew".into(), json!(d.u32(a::ADVSKEW)));
+    m.insert("advbase".into(), json!(d.u32(a::ADVBASE)));
+    let bal = d.u32(a::BALANCING).unwrap_or(0) as usize;
+    m.insert("balancing".into(), json!(nl::BALANCING.get(bal)));
+    let nodes: Vec<Value> = d
+        .all(a::NODE)
+        .map(Attrs::parse)
+        .map(|n| {
+            json!({
+                "vhid": n.u32(nl::node::VHID),
+                "advskew": n.u32(nl::node::ADVSKEW),
+                "state": state_name(n.u32(nl::node::STATE)),
+            })
+        })
+        .collect();
+    m.insert("carpnodes".into(), Value::Array(nodes));
+    let peer = d
+        .get(a::PEER)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(|b| Ipv4Addr::from(b).to_string());
+    m.insert("carppeer".into(), json!(peer));
+    m.insert("demote".into(), json!(d.u32(a::DEMOTE)));
+    m.insert("pass_set".into(), json!(d.flag(a::PASS_SET)));
+    if let Some(p) = d.get(a::PASS) {
+        m.insert("pass".into(), json!(String::from_utf8_lossy(p)));
+    }
+    Value::Object(m)
+}
+
+/// One device in the words of OpenBSD's ifconfig.
+fn dev_text(d: &Value) -> String {
+    let s = |k: &str| match &d[k] {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        v => v.to_string(),
+    };
+    let nodes = d["carpnodes"].as_array().cloned().unwrap_or_default();
+    let mut out = format!("{}:\n", s("ifname"));
+    if nodes.len() > 1 {
+        out += &format!(
+            "\tcarp: carpdev {} advbase {} balancing {}\n",
+            s("carpdev"),
+            s("advbase"),
+            s("balancing")
+        );
+        for n in &nodes {
+            out += &format!(
+                "\t\tstate {} vhid {} advskew {}\n",
+                n["state"].as_str().unwrap_or("-"),
+                n["vhid"],
+                n["advskew"]
+            );
+        }
+    } else if nodes.is_empty() {
+        out += &format!(
+            "\tcarp: {} carpdev {} advbase {} (no vhid)\n",
+            s("state"),
+            s("carpdev"),
+            s("advbase")
+        );
+    } else {
+        out += &format!(
+            "\tcarp: {} carpdev {} vhid {} advbase {} advskew {}\n",
+            s("state"),
+            s("carpdev"),
+            s("vhid"),
+            s("advbase"),
+            s("advskew")
+        );
+    }
+    if let Some(p) = d["carppeer"].as_str() {
+        out += &format!("\tcarp: carppeer {p}\n");
+    }
+    if d["demote"].as_u64().unwrap_or(0) > 0 {
+        out += &format!("\tcarp: demote {}\n", s("demote"));
+    }
+    out
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Counters in the words of OpenBSD's `netstat -s -p carp`.
+fn stats_text(st: &[u64; 15]) -> String {
+    let [ip4, ip6, badif, badttl, hdrops, badsum, badver, badlen, badauth, badvhid, badaddrs, op4, op6, onomem, preempt] =
+        *st;
+    let p = |n| plural(n, "packet", "packets");
+    [
+        "carp:".to_string(),
+        format!("\t{} received (IPv4)", p(ip4)),
+        format!("\t{} received (IPv6)", p(ip6)),
+        format!("\t\t{} discarded for bad interface", p(badif)),
+        format!("\t\t{} discarded for wrong TTL", p(badttl)),
+        format!("\t\t{} shorter than header", p(hdrops)),
+        format!(
+            "\t\t{badsum} discarded for bad checksum{}",
+            if badsum == 1 { "" } else { "s" }
+        ),
+        format!(
+            "\t\t{badver} discarded {} with a bad version",
+            plural_word(badver)
+        ),
+        format!("\t\t{badlen} discarded because packet too short"),
+        format!("\t\t{badauth} discarded for bad authentication"),
+        format!("\t\t{badvhid} discarded for unknown vhid"),
+        format!("\t\t{badaddrs} discarded because of a bad address list"),
+        format!("\t{} sent (IPv4)", p(op4)),
+        format!("\t{} sent (IPv6)", p(op6)),
+        format!("\t\t{onomem} send failed due to mbuf memory error"),
+        format!(
+            "\t{}",
+            plural(preempt, "transition to master", "transitions to master")
+        ),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+fn plural_word(n: u64) -> &'static str {
+    if n == 1 {
+        "packet"
+    } else {
+        "packets"
+    }
+}
+
+fn dev_attrs(dev: &Option<String>) -> Vec<Attr> {
+    dev.iter().map(|d| Attr::string(a::IFNAME, d)).collect()
+}
+
+fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    let w = |out: &mut std::io::StdoutLock<'_>, s: &str| {
+        out.write_all(s.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error(format!("stdout: {e}")))
+    };
+    match cmd {
+        Command::Help => w(&mut out, &format!("{USAGE}\n")),
+        Command::Version => w(
+            &mut out,
+            &format!("carpctl {}\n", env!("CARGO_PKG_VERSION")),
+        ),
+        Command::Show(dev) => {
+            let mut carp = Carp::open()?;
+            let devs = carp.request(cmd::DEV_GET, dev_attrs(&dev), dev.is_none())?;
+            let devs: Vec<Value> = devs.iter().map(dev_json).collect();
+            if json_out {
+                let v = if dev.is_some() {
+                    devs.into_iter().next().unwrap_or(Value::Null)
+                } else {
+                    Value::Array(devs)
+                };
+                w(&mut out, &format!("{v}\n"))
+            } else {
+                let text: String = devs.iter().map(dev_text).collect();
+                w(&mut out, &text)
+            }
+        }
+        Command::Set(dev, settings) => {
+            let mut attrs = vec![Attr::string(a::IFNAME, &dev)];
+            for s in settings {
+                attrs.extend(match s {
+                    Setting::Vhid(v) => vec![Attr::u32(a::VHID, v)],
+                    Setting::Advskew(v) => vec![Attr::u32(a::ADVSKEW, v)],
+                    Setting::Advbase(v) => vec![Attr::u32(a::ADVBASE, v)],
+                    Setting::Pass(p) => vec![Attr::bytes(a::PASS, &p)],
+                    Setting::Carpdev(c) => vec![Attr::u32(a::CARPDEV, ifindex_of(&c)?)],
+                    Setting::Carpnodes(n) => n
+                        .iter()
+                        .map(|&(v, s)| {
+                            Attr::nest_u32(a::NODE, &[(nl::node::VHID, v), (nl::node::ADVSKEW, s)])
+                        })
+                        .collect(),
+                    Setting::Balancing(b) => vec![Attr::u32(a::BALANCING, b)],
+                    Setting::Peer(p) => {
+                        let o = p.map(|p| p.octets()).unwrap_or([0; 4]);
+                        vec![Attr::bytes(a::PEER, &o)]
+                    }
+                    Setting::State(s) => vec![Attr::u32(a::STATE, s)],
+                });
+            }
+            let mut carp = Carp::open()?;
+            carp.request(cmd::DEV_SET, attrs, false)
+                .map(|_| ())
+                .map_err(|e| Error(format!("{dev}: {e}")))
+        }
+        Command::Stats(dev) => {
+            let mut carp = Carp::open()?;
+            let r = carp.request(cmd::STATS_GET, dev_attrs(&dev), false)?;
+            let st = r
+                .first()
+                .and_then(|m| m.get(a::STATS))
+                .map(Attrs::parse)
+                .unwrap_or_default();
+            let mut counters = [0u64; 15];
+            for (i, c) in counters.iter_mut().enumerate() {
+                *c = st.uint(i as u16 + 1).unwrap_or(0);
+            }
+            if json_out {
+                let m: Map<String, Value> = nl::STATS
+                    .iter()
+                    .zip(counters)
+                    .map(|(n, v)| (n.to_string(), json!(v)))
+                    .collect();
+                w(&mut out, &format!("{}\n", Value::Object(m)))
+            } else {
+                w(&mut out, &stats_text(&counters))
+            }
+        }
+        Command::Monitor => {
+            let mut carp = Carp::open()?;
+            carp.subscribe()?;
+            while let Some(ev) = carp.next_event()? {
+                let name = ev.string(a::IFNAME).unwrap_or_default();
+                let vhid = ev.u32(a::VHID).unwrap_or(0);
+                let old = state_name(ev.u32(a::OLD_STATE));
+                let new = state_name(ev.u32(a::STATE));
+                let why = ev
+                    .u32(a::REASON)
+                    .and_then(|r| nl::REASONS.get(r as usize).copied())
+                    .unwrap_or("unknown");
+                let line = if json_out {
+                    json!({"ifname": name, "vhid": vhid, "old": old, "state": new, "reason": why})
+                        .to_string()
+                } else {
+                    format!("{name} vhid {vhid}: {old} -> {new} ({why})")
+                };
+                w(&mut out, &format!("{line}\n"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let (cmd, json_out) = match parse_args(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("carpctl: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cmd, json_out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("carpctl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<(Command, bool), Error> {
+        parse_args(s.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn the_seed_words() {
+        let (c, j) = parse("carp0 vhid 1 advskew 100 pass secret carpdev eth0").unwrap();
+        assert!(!j);
+        assert_eq!(
+            c,
+            Command::Set(
+                "carp0".into(),
+                vec![
+                    Setting::Vhid(1),
+                    Setting::Advskew(100),
+                    Setting::Pass(b"secret".to_vec()),
+                    Setting::Carpdev("eth0".into()),
+                ]
+            )
+        );
+        let (c, _) = parse("carp0 carpnodes 1:0,2:100 balancing ip").unwrap();
+        assert_eq!(
+            c,
+            Command::Set(
+                "carp0".into(),
+                vec![
+                    Setting::Carpnodes(vec![(1, 0), (2, 100)]),
+                    Setting::Balancing(1)
+                ]
+            )
+        );
+        assert_eq!(
+            parse("carp0 state MASTER").unwrap().0,
+            Command::Set("carp0".into(), vec![Setting::State(2)])
+        );
+        assert_eq!(
+            parse("carp0 carppeer 192.0.2.5 -carppeer").unwrap().0,
+            Command::Set(
+                "carp0".into(),
+                vec![
+                    Setting::Peer(Some(Ipv4Addr::new(192, 0, 2, 5))),
+                    Setting::Peer(None)
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn show_stats_monitor() {
+        assert_eq!(parse("").unwrap(), (Command::Show(None), false));
+        assert_eq!(
+            parse("-j carp0").unwrap(),
+            (Command::Show(Some("carp0".into())), true)
+        );
+        assert_eq!(parse("stats").unwrap().0, Command::Stats(None));
+        assert_eq!(
+            parse("-j stats carp1").unwrap(),
+            (Command::Stats(Some("carp1".into())), true)
+        );
+        assert_eq!(parse("monitor").unwrap().0, Command::Monitor);
+        assert_eq!(parse("--help").unwrap().0, Command::Help);
+        assert_eq!(parse("-V").unwrap().0, Command::Version);
+    }
+
+    #[test]
+    fn errors_are_one_clear_line() {
+        for (args, msg) in [
+            ("carp0 vhid 0", "vhid must be 1..255"),
+            ("carp0 vhid 256", "vhid must be 1..255"),
+            ("carp0 advskew 255", "advskew must be 0..254"),
+            ("carp0 advbase x", "advbase must be 0..254"),
+            ("carp0 vhid", "vhid needs a value"),
+            (
+                "carp0 balancing round-robin",
+                "unknown balancing mode 'round-robin'",
+            ),
+            ("carp0 carppeer ::1", "not an IPv4 address"),
+            ("carp0 carpnodes 1:0,x", "is not vhid:advskew"),
+            ("carp0 state init", "state must be backup or master"),
+            ("carp0 colour red", "unknown setting 'colour'"),
+            ("--bogus", "unknown option"),
+            ("monitor now", "unexpected 'now'"),
+        ] {
+            let e = parse(args).unwrap_err().0;
+            assert!(e.contains(msg), "{args}: {e}");
+            assert!(!e.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn ifconfig_style_status() {
+        let one = json!({"ifname": "carp0", "state": "MASTER", "carpdev": "eth0", "vhid": 1,
+            "advbase": 1, "advskew": 0, "carpnodes": [{"vhid": 1, "advskew": 0, "state": "MASTER"}],
+            "carppeer": null, "demote": 0});
+        assert_eq!(
+            dev_text(&one),
+            "carp0:\n\tcarp: MASTER carpdev eth0 vhid 1 advbase 1 advskew 0\n"
+        );
+        let two = json!({"ifname": "carp1", "state": "MASTER", "carpdev": "eth0", "vhid": 1,
+            "advbase": 1, "advskew": 0, "balancing": "ip", "carppeer": "192.0.2.9", "demote": 1,
+            "carpnodes": [{"vhid": 1, "advskew": 0, "state": "MASTER"},
+                          {"vhid": 2, "advskew": 100, "state": "BACKUP"}]});
+        assert_eq!(
+            dev_text(&two),
+            "carp1:\n\tcarp: carpdev eth0 advbase 1 balancing ip\n\
+             \t\tstate MASTER vhid 1 advskew 0\n\t\tstate BACKUP vhid 2 advskew 100\n\
+             \tcarp: carppeer 192.0.2.9\n\tcarp: demote 1\n"
+        );
+    }
+
+    #[test]
+    fn netstat_words() {
+        let mut st = [0u64; 15];
+        st[0] = 1;
+        st[11] = 5;
+        st[14] = 1;
+        let t = stats_text(&st);
+        assert!(t.starts_with("carp:\n\t1 packet received (IPv4)\n"));
+        assert!(t.contains("\t5 packets sent (IPv4)\n"));
+        assert!(t.contains("\t1 transition to master\n"));
+        assert!(t.contains("\t\t0 discarded for bad authentication\n"));
+    }
+}

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The "carp" generic netlink family from userspace, on the `neli` crate.
+//!
+//! Numbers are those of `include/uapi/linux/carp_genl.h` (generated from
+//! `Documentation/netlink/specs/carp.yaml`); a test checks them against the
+//! header.
+
+use neli::consts::nl::{NlmF, NlmsgerrAttr};
+use neli::consts::socket::NlFamily;
+use neli::err::{DeError, RouterError, SocketError};
+use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder, NoUserHeader};
+use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
+use neli::router::synchronous::{NlRouter, NlRouterReceiverHandle};
+use neli::socket::synchronous::NlSocketHandle;
+use neli::types::{Buffer, GenlBuffer};
+use neli::utils::Groups;
+use std::fmt;
+
+/// Family name and version (`CARP_FAMILY_NAME`, `CARP_FAMILY_VERSION`).
+pub const FAMILY: &str = "carp";
+const VERSION: u8 = 1;
+/// The multicast group for state changes (`CARP_MCGRP_EVENTS`).
+pub const MCGRP_EVENTS: &str = "events";
+
+/// `CARP_CMD_*`.
+pub mod cmd {
+    pub const DEV_GET: u8 = 1;
+    pub const DEV_SET: u8 = 2;
+    pub const STATS_GET: u8 = 3;
+    pub const STATE_NTF: u8 = 4;
+}
+
+/// `CARP_A_DEV_*`.
+pub mod a {
+    pub const IFINDEX: u16 = 1;
+    pub const IFNAME: u16 = 2;
+    pub const CARPDEV: u16 = 3;
+    pub const VHID: u16 = 4;
+    pub const ADVSKEW: u16 = 5;
+    pub const ADVBASE: u16 = 6;
+    pub const PASS: u16 = 7;
+    pub const PASS_SET: u16 = 8;
+    pub const NODE: u16 = 9;
+    pub const BALANCING: u16 = 10;
+    pub const PEER: u16 = 11;
+    pub const STATE: u16 = 12;
+    pub const DEMOTE: u16 = 13;
+    pub const OLD_STATE: u16 = 14;
+    pub const REASON: u16 = 15;
+    pub const STATS: u16 = 16;
+}
+
+/// `CARP_A_NODE_*`.
+pub mod node {
+    pub const VHID: u16 = 1;
+    pub const ADVSKEW: u16 = 2;
+    pub const STATE: u16 = 3;
+}
+
+/// `enum carp_state`.
+pub const STATES: [&str; 3] = ["INIT", "BACKUP", "MASTER"];
+/// `enum carp_balancing`.
+pub const BALANCING: [&str; 5] = ["none", "ip", "ip-stealth", "ip-unicast", "arp"];
+/// `enum carp_reason`, as the spec names them.
+pub const REASONS: [&str; 9] = [
+    "start",
+    "master-down",
+    "preempt",
+    "master-demoted",
+    "master-too-slow",
+    "better-master",
+    "user",
+    "stopped",
+    "restart",
+];
+/// `CARP_A_STATS_*` in order (1..=15), as the spec names them.
+pub const STATS: [&str; 15] = [
+    "ipackets",
+    "ipackets6",
+    "badif",
+    "badttl",
+    "hdrops",
+    "badsum",
+    "badver",
+    "badlen",
+    "badauth",
+    "badvhid",
+    "badaddrs",
+    "opackets",
+    "opackets6",
+    "onomem",
+    "preempt",
+];
+
+/// A failure, with the one line to print.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<T: fmt::Debug, P: fmt::Debug> From<RouterError<T, P>> for Error {
+    fn from(e: RouterError<T, P>) -> Self {
+        Error(format!("netlink: {e}"))
+    }
+}
+
+impl From<SocketError> for Error {
+    fn from(e: SocketError) -> Self {
+        Error(format!("netlink: {e}"))
+    }
+}
+
+impl From<DeError> for Error {
+    fn from(e: DeError) -> Self {
+        Error(format!("netlink: malformed reply: {e}"))
+    }
+}
+
+/// The line for a netlink error reply: its extack message if it has one
+/// (without the kernel's "carp: " prefix), else the errno's text.
+fn error_of(errno: i32, ext_ack: &GenlBuffer<NlmsgerrAttr, Buffer>) -> Error {
+    let msg = ext_ack
+        .iter()
+        .find(|a| *a.nla_type().nla_type() == NlmsgerrAttr::Msg)
+        .map(|a| {
+            let b = a.nla_payload().as_ref();
+            let b = b.split(|&c| c == 0).next().unwrap_or(b);
+            String::from_utf8_lossy(b).into_owned()
+        });
+    match msg {
+        Some(m) => Error(m.strip_prefix("carp: ").unwrap_or(&m).to_string()),
+        None if -errno == libc::EPERM => {
+            Error("operation not permitted (needs CAP_NET_ADMIN)".into())
+        }
+        None => {
+            let os = std::io::Error::from_raw_os_error(-errno).to_string();
+            Error(os.split(" (os error").next().unwrap_or(&os).to_lowercase())
+        }
+    }
+}
+
+/// One attribute to send: type, payload, nested.
+pub struct Attr(u16, Vec<u8>, bool);
+
+impl Attr {
+    pub fn u32(t: u16, v: u32) -> Self {
+        Attr(t, v.to_ne_bytes().to_vec(), false)
+    }
+
+    pub fn bytes(t: u16, v: &[u8]) -> Self {
+        Attr(t, v.to_vec(), false)
+    }
+
+    pub fn string(t: u16, v: &str) -> Self {
+        let mut b = v.as_bytes().to_vec();
+        b.push(0);
+        Attr(t, b, false)
+    }
+
+    /// A nest of u32 attributes.
+    pub fn nest_u32(t: u16, inner: &[(u16, u32)]) -> Self {
+        let mut b = Vec::new();
+        for (it, v) in inner {
+            b.extend_from_slice(&8u16.to_ne_bytes());
+            b.extend_from_slice(&it.to_ne_bytes());
+            b.extend_from_slice(&v.to_ne_bytes());
+        }
+        Attr(t, b, true)
+    }
+}
+
+/// A received message's attributes, in order.
+#[derive(Debug, Default)]
+pub struct Attrs(pub Vec<(u16, Vec<u8>)>);
+
+impl Attrs {
+    /// Parses raw attribute bytes (the payload of a nest).
+    pub fn parse(mut b: &[u8]) -> Self {
+        let mut v = Vec::new();
+        while b.len() >= 4 {
+            let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
+            let t = u16::from_ne_bytes([b[2], b[3]]) & 0x3fff;
+            if len < 4 || len > b.len() {
+                break;
+            }
+            v.push((t, b[4..len].to_vec()));
+            b = b.get((len + 3) & !3..).unwrap_or(&[]);
+        }
+        Attrs(v)
+    }
+
+    pub fn get(&self, t: u16) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .find(|(at, _)| *at == t)
+            .map(|(_, p)| p.as_slice())
+    }
+
+    pub fn all(&self, t: u16) -> impl Iterator<Item = &[u8]> {
+        self.0
+            .iter()
+            .filter(move |(at, _)| *at == t)
+            .map(|(_, p)| p.as_slice())
+    }
+
+    pub fn u32(&self, t: u16) -> Option<u32> {
+        self.get(t)?
+            .get(..4)?
+            .try_into()
+            .ok()
+            .map(u32::from_ne_bytes)
+    }
+
+    /// A `uint` attribute (4 or 8 bytes).
+    pub fn uint(&self, t: u16) -> Option<u64> {
+        let b = self.get(t)?;
+        match b.len() {
+            4 => Some(u64::from(u32::from_ne_bytes(b.try_into().ok()?))),
+            8 => Some(u64::from_ne_bytes(b.try_into().ok()?)),
+            _ => None,
+        }
+    }
+
+    pub fn string(&self, t: u16) -> Option<String> {
+        let b = self.get(t)?;
+        let b = b.split(|&c| c == 0).next().unwrap_or(b);
+        Some(String::from_utf8_lossy(b).into_owned())
+    }
+
+    pub fn flag(&self, t: u16) -> bool {
+        self.get(t).is_some()
+    }
+}
+
+type Msg = Genlmsghdr<u8, u16>;
+
+/// A connection to the carp family.
+///
+/// Requests go through a plain socket: neli's router drops the extack
+/// attributes of error replies (0.7.5), and the message is what users need.
+pub struct Carp {
+    sock: NlSocketHandle,
+    router: NlRouter,
+    mcast: NlRouterReceiverHandle<u16, Msg>,
+    family: u16,
+    seq: u32,
+}
+
+impl Carp {
+    /// Connects and resolves the family.
+    pub fn open() -> Result<Self, Error> {
+        let (router, mcast) = NlRouter::connect(NlFamily::Generic, None, Groups::empty())
+            .map_err(|e| Error(format!("netlink: {e}")))?;
+        let family = router.resolve_genl_family(FAMILY).map_err(|_| {
+            Error("the carp netlink family is not available (is carp.ko loaded?)".into())
+        })?;
+        let sock = NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty())?;
+        sock.enable_ext_ack(true)?;
+        Ok(Carp {
+            sock,
+            router,
+            mcast,
+            family,
+            seq: 1,
+        })
+    }
+
+    /// Sends a request; returns the replies (all of a dump).
+    pub fn request(&mut self, cmd: u8, attrs: Vec<Attr>, dump: bool) -> Result<Vec<Attrs>, Error> {
+        let mut buf = GenlBuffer::<u16, Buffer>::new();
+        for Attr(t, p, nested) in attrs {
+            let ty = AttrTypeBuilder::default()
+                .nla_type(t)
+                .nla_nested(nested)
+                .build()
+                .map_err(|e| Error(e.to_string()))?;
+            let at = NlattrBuilder::default()
+                .nla_type(ty)
+                .nla_payload(Buffer::from(p))
+                .build()
+                .map_err(|e| Error(e.to_string()))?;
+            buf.push(at);
+        }
+        let hdr = GenlmsghdrBuilder::<u8, u16, NoUserHeader>::default()
+            .cmd(cmd)
+            .version(VERSION)
+            .attrs(buf)
+            .build()
+            .map_err(|e| Error(e.to_string()))?;
+        // A dump ends with NLMSG_DONE, anything else with the ACK.
+        let flags = NlmF::REQUEST | if dump { NlmF::DUMP } else { NlmF::ACK };
+        self.seq = self.seq.wrapping_add(1);
+        let msg = NlmsghdrBuilder::default()
+            .nl_type(self.family)
+            .nl_flags(flags)
+            .nl_seq(self.seq)
+            .nl_payload(NlPayload::Payload(hdr))
+            .build()
+            .map_err(|e| Error(e.to_string()))?;
+        self.sock.send(&msg)?;
+        let mut out = Vec::new();
+        loop {
+            let (msgs, _) = self.sock.recv::<u16, Buffer>()?;
+            for m in msgs {
+                let m: Nlmsghdr<u16, Buffer> = m?;
+                if *m.nl_seq() != self.seq {
+                    continue;
+                }
+                if *m.nl_type() == NLMSG_DONE {
+                    return Ok(out);
+                }
+                match m.nl_payload() {
+                    NlPayload::Payload(b) => {
+                        // The genetlink header (4 bytes), then attributes.
+                        out.push(Attrs::parse(b.as_ref().get(4..).unwrap_or(&[])));
+                    }
+                    NlPayload::Err(e) => return Err(error_of(*e.error(), e.ext_ack())),
+                    NlPayload::Ack(_) => return Ok(out),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Joins the `events` group; then [`Carp::next_event`] returns them.
+    pub fn subscribe(&self) -> Result<(), Error> {
+        let id = self.router.resolve_nl_mcast_group(FAMILY, MCGRP_EVENTS)?;
+        self.router
+            .add_mcast_membership(Groups::new_groups(&[id]))?;
+        Ok(())
+    }
+
+    /// The next event (blocks).
+    pub fn next_event(&mut self) -> Result<Option<Attrs>, Error> {
+        loop {
+            match self.mcast.next_typed::<u16, Msg>() {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(m)) => {
+                    if let Some(p) = m.get_payload() {
+                        if *p.cmd() == cmd::STATE_NTF {
+                            return Ok(Some(attrs_of(p)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `NLMSG_DONE`.
+const NLMSG_DONE: u16 = 3;
+
+fn attrs_of(p: &Msg) -> Attrs {
+    Attrs(
+        p.attrs()
+            .iter()
+            .map(|a| {
+                (
+                    *a.nla_type().nla_type() & 0x3fff,
+                    a.nla_payload().as_ref().to_vec(),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The numbers above match the generated uapi header.
+    #[test]
+    fn matches_uapi_header() {
+        let h = include_str!("../../../include/uapi/linux/carp_genl.h");
+        let block = |first: &str| -> Vec<String> {
+            let start = h.find(first).expect(first);
+            h[start..]
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(|l| {
+                    l.trim()
+                        .trim_end_matches(',')
+                        .split(' ')
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        let dev = block("CARP_A_DEV_IFINDEX = 1");
+        let names = [
+            "IFINDEX",
+            "IFNAME",
+            "CARPDEV",
+            "VHID",
+            "ADVSKEW",
+            "ADVBASE",
+            "PASS",
+            "PASS_SET",
+            "NODE",
+            "BALANCING",
+            "PEER",
+            "STATE",
+            "DEMOTE",
+            "OLD_STATE",
+            "REASON",
+            "STATS",
+        ];
+        let ours = [
+            a::IFINDEX,
+            a::IFNAME,
+            a::CARPDEV,
+            a::VHID,
+            a::ADVSKEW,
+            a::ADVBASE,
+            a::PASS,
+            a::PASS_SET,
+            a::NODE,
+            a::BALANCING,
+            a::PEER,
+            a::STATE,
+            a::DEMOTE,
+            a::OLD_STATE,
+            a::REASON,
+            a::STATS,
+        ];
+        for ((i, n), v) in names.iter().enumerate().zip(ours) {
+            assert_eq!(dev[i], format!("CARP_A_DEV_{n}"));
+            assert_eq!(usize::from(v), i + 1);
+        }
+        let stats = block("CARP_A_STATS_IPACKETS = 1");
+        for (i, n) in STATS.iter().enumerate() {
+            assert_eq!(stats[i], format!("CARP_A_STATS_{}", n.to_uppercase()));
+        }
+        let reasons = block("CARP_REASON_START,");
+        for (i, n) in REASONS.iter().enumerate() {
+            assert_eq!(
+                reasons[i],
+                format!("CARP_REASON_{}", n.to_uppercase().replace('-', "_"))
+            );
+        }
+        let cmds = block("CARP_CMD_DEV_GET = 1");
+        assert_eq!(
+            cmds[..4],
+            [
+                "CARP_CMD_DEV_GET",
+                "CARP_CMD_DEV_SET",
+                "CARP_CMD_STATS_GET",
+                "CARP_CMD_STATE_NTF"
+            ]
+        );
+        assert_eq!(
+            (cmd::DEV_GET, cmd::DEV_SET, cmd::STATS_GET, cmd::STATE_NTF),
+            (1, 2, 3, 4)
+        );
+        let nodes = block("CARP_A_NODE_VHID = 1");
+        assert_eq!(
+            nodes[..3],
+            [
+                "CARP_A_NODE_VHID",
+                "CARP_A_NODE_ADVSKEW",
+                "CARP_A_NODE_STATE"
+            ]
+        );
+        assert_eq!((node::VHID, node::ADVSKEW, node::STATE), (1, 2, 3));
+        let uapi = include_str!("../../../include/uapi/linux/carp.h");
+        let bal = uapi.find("CARP_BALANCING_NONE").unwrap();
+        for (i, n) in BALANCING.iter().enumerate() {
+            let want = format!("CARP_BALANCING_{}", n.to_uppercase().replace('-', "_"));
+            let line = uapi[bal..].lines().nth(i).unwrap().trim();
+            assert_eq!(line.trim_end_matches(','), want);
+        }
+    }
+}
