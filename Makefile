@@ -4,7 +4,7 @@
 #   make demo    set up everything, build, boot a VM and run the demo
 #   make check   set up everything, build, run every test (last line:
 #                "N passed, N failed")
-# Finer targets: setup, kernel, module, tools (carpctl), host-test, lint, vm-test [T=name],
+# Finer targets: setup, kernel, module, tools (carpctl), bench, host-test, lint, vm-test [T=name],
 # clean. KVARIANT=base|debug picks the kernel (check: debug, others: base).
 
 SHELL := /bin/bash
@@ -35,6 +35,9 @@ lint: kernel
 
 vm-test: module
 	@scripts/check.sh vm $(T)
+
+bench: module tools
+	@scripts/bench.sh
 
 demo:
 	@scripts/setup.sh

@@ -104,14 +104,14 @@ pub enum NodesError {
 
 impl NodesError {
     /// A message fit for a netlink extack or a command-line error.
-    pub const fn message(self) -> &'static str {
+    pub const fn message(self) -> &'static core::ffi::CStr {
         match self {
-            Self::Empty => "carpnodes list is empty",
-            Self::TooMany => "too many carpnodes (at most 32)",
-            Self::BadVhid => "carpnodes vhid must be 1..255",
-            Self::BadAdvskew => "carpnodes advskew must be 0..254",
-            Self::Duplicate => "duplicate vhid in carpnodes",
-            Self::Syntax => "carpnodes must be vhid:advskew[,vhid:advskew...]",
+            Self::Empty => c"carpnodes list is empty",
+            Self::TooMany => c"too many carpnodes (at most 32)",
+            Self::BadVhid => c"carpnodes vhid must be 1..255",
+            Self::BadAdvskew => c"carpnodes advskew must be 0..254",
+            Self::Duplicate => c"duplicate vhid in carpnodes",
+            Self::Syntax => c"carpnodes must be vhid:advskew[,vhid:advskew...]",
         }
     }
 }

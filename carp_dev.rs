@@ -262,11 +262,16 @@ impl CarpDev {
         self.lower.load(Ordering::Acquire)
     }
 
-    /// Counts `stat` for this device and its namespace.
-    pub(crate) fn count(&self, stat: Stat) {
+    /// Counts `stat` for this device only.
+    pub(crate) fn count_dev(&self, stat: Stat) {
         if let Some(c) = self.stats.get(stat as usize) {
             c.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts `stat` for this device and its namespace.
+    pub(crate) fn count(&self, stat: Stat) {
+        self.count_dev(stat);
         // SAFETY: the device is live, so is its namespace and our state.
         unsafe { carp_net(sys::carp_dev_net(self.dev)) }.count(stat);
     }
@@ -742,45 +747,6 @@ pub(crate) unsafe fn nla_payload<'a>(a: *const sys::nlattr) -> Option<&'a [u8]> 
     }
 }
 
-/// The extack message for a core validation error.
-fn config_msg(attr: ConfigAttr, msg: &str) -> &'static core::ffi::CStr {
-    // Messages from the core are static &str without NUL; map to C strings.
-    match (attr, msg) {
-        (ConfigAttr::Vhid, _) => c"carp: vhid must be 1..255",
-        (ConfigAttr::Advskew, "advskew needs a vhid") => c"carp: advskew needs a vhid",
-        (ConfigAttr::Advskew, _) => c"carp: advskew must be 0..254",
-        (ConfigAttr::Advbase, _) => c"carp: advbase must be 0..254",
-        (ConfigAttr::Pass, "pass must not contain a NUL byte") => {
-            c"carp: pass must not contain a NUL byte"
-        }
-        (ConfigAttr::Pass, _) => c"carp: pass is longer than 19 bytes",
-        (ConfigAttr::Balancing, "balancing needs at least two carpnodes") => {
-            c"carp: balancing needs at least two carpnodes"
-        }
-        (ConfigAttr::Balancing, _) => {
-            c"carp: unknown balancing mode (none, ip, ip-stealth, ip-unicast, arp)"
-        }
-        (ConfigAttr::Peer, _) => c"carp: carppeer must be a unicast IPv4 address",
-        (ConfigAttr::State, _) => c"carp: state must be backup or master",
-        (ConfigAttr::Carpnodes, "too many carpnodes (at most 32)") => {
-            c"carp: too many carpnodes (at most 32)"
-        }
-        (ConfigAttr::Carpnodes, "duplicate vhid in carpnodes") => {
-            c"carp: duplicate vhid in carpnodes"
-        }
-        (ConfigAttr::Carpnodes, "carpnodes vhid must be 1..255") => {
-            c"carp: carpnodes vhid must be 1..255"
-        }
-        (ConfigAttr::Carpnodes, "carpnodes advskew must be 0..254") => {
-            c"carp: carpnodes advskew must be 0..254"
-        }
-        (ConfigAttr::Carpnodes, "give either vhid or carpnodes, not both") => {
-            c"carp: give either vhid or carpnodes, not both"
-        }
-        (ConfigAttr::Carpnodes, _) => c"carp: invalid carpnodes",
-    }
-}
-
 /// Validates and applies a configuration request: all or nothing. On error
 /// the extack message says why, pointing at the attribute `attr_of` names.
 ///
@@ -814,7 +780,7 @@ pub(crate) unsafe fn apply_request(
     let new = match old.apply(&req.upd) {
         Ok(c) => c,
         Err(e) => {
-            set_err_msg_attr(extack, config_msg(e.attr, e.message), attr_of(e.attr));
+            set_err_msg_attr(extack, e.message, attr_of(e.attr));
             return Err(EINVAL);
         }
     };

@@ -15,6 +15,7 @@
 
 use crate::carp_balance::{self, ArpHashKey, Balancing, Carpnodes, NodesError, MAX_NODES};
 use crate::carp_sha1::{self, HmacSha1};
+use core::ffi::CStr;
 
 /// IP protocol number of CARP (shared with VRRP).
 pub const IPPROTO_CARP: u8 = 112;
@@ -434,13 +435,21 @@ pub enum Action {
     UnsolicitedNa,
 }
 
-/// Why a configuration was rejected; `message` suits a netlink extack.
+/// Why a configuration was rejected; `message` suits a netlink extack
+/// (a static C string, as `NL_SET_ERR_MSG` stores the pointer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     /// The attribute at fault.
     pub attr: ConfigAttr,
     /// Human-readable reason.
-    pub message: &'static str,
+    pub message: &'static CStr,
+}
+
+impl ConfigError {
+    /// The message as text.
+    pub fn text(&self) -> &'static str {
+        self.message.to_str().unwrap_or("invalid configuration")
+    }
 }
 
 /// The configuration attributes, for pointing at the bad one.
@@ -490,13 +499,13 @@ impl Key {
         if pass.len() > MAX_PASS_LEN {
             return Err(ConfigError {
                 attr: ConfigAttr::Pass,
-                message: "pass is longer than 19 bytes",
+                message: c"pass is longer than 19 bytes",
             });
         }
         if pass.contains(&0) {
             return Err(ConfigError {
                 attr: ConfigAttr::Pass,
-                message: "pass must not contain a NUL byte",
+                message: c"pass must not contain a NUL byte",
             });
         }
         let mut bytes = [0u8; 20];
@@ -579,14 +588,14 @@ impl Config {
         if upd.vhid.is_some() && upd.carpnodes.is_some() {
             return Err(ConfigError {
                 attr: ConfigAttr::Carpnodes,
-                message: "give either vhid or carpnodes, not both",
+                message: c"give either vhid or carpnodes, not both",
             });
         }
         if let Some(v) = upd.vhid {
             if !(1..=255).contains(&v) {
                 return Err(ConfigError {
                     attr: ConfigAttr::Vhid,
-                    message: "vhid must be 1..255",
+                    message: c"vhid must be 1..255",
                 });
             }
             let skew = c.nodes.map(|n| u32::from(n.leader().advskew)).unwrap_or(0);
@@ -606,13 +615,13 @@ impl Config {
             if s >= 255 {
                 return Err(ConfigError {
                     attr: ConfigAttr::Advskew,
-                    message: "advskew must be 0..254",
+                    message: c"advskew must be 0..254",
                 });
             }
             let Some(n) = c.nodes else {
                 return Err(ConfigError {
                     attr: ConfigAttr::Advskew,
-                    message: "advskew needs a vhid",
+                    message: c"advskew needs a vhid",
                 });
             };
             let mut pairs = [(0u32, 0u32); MAX_NODES];
@@ -628,7 +637,7 @@ impl Config {
             if b > 254 {
                 return Err(ConfigError {
                     attr: ConfigAttr::Advbase,
-                    message: "advbase must be 0..254",
+                    message: c"advbase must be 0..254",
                 });
             }
             c.advbase = b as u8;
@@ -636,7 +645,7 @@ impl Config {
         if let Some(m) = upd.balancing {
             c.balancing = Balancing::from_u32(m).ok_or(ConfigError {
                 attr: ConfigAttr::Balancing,
-                message: "unknown balancing mode (none, ip, ip-stealth, ip-unicast, arp)",
+                message: c"unknown balancing mode (none, ip, ip-stealth, ip-unicast, arp)",
             })?;
         }
         if let Some(p) = upd.pass {
@@ -647,7 +656,7 @@ impl Config {
                 if a[0] >= 224 || a == [0; 4] {
                     return Err(ConfigError {
                         attr: ConfigAttr::Peer,
-                        message: "carppeer must be a unicast IPv4 address",
+                        message: c"carppeer must be a unicast IPv4 address",
                     });
                 }
             }
@@ -663,7 +672,7 @@ impl Config {
         if self.balancing != Balancing::None && n < 2 {
             return Err(ConfigError {
                 attr: ConfigAttr::Balancing,
-                message: "balancing needs at least two carpnodes",
+                message: c"balancing needs at least two carpnodes",
             });
         }
         // advbase 0 with advskew 0 is allowed, as in OpenBSD: the interval

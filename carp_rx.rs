@@ -65,26 +65,26 @@ pub(crate) unsafe fn join_groups(lower: *mut sys::net_device, join: bool) {
     }
 }
 
-/// Collects the addresses of `dev` (IPv6 without link-local ones).
+/// Calls `v4` for every IPv4 address of `dev` and `v6` for every IPv6
+/// address that is not link-local (per host, never virtual), with their
+/// prefix lengths, until one returns false.
 ///
 /// # Safety
 ///
-/// RTNL held, `dev` live.
-pub(crate) unsafe fn collect_addrs(
+/// RTNL held, `dev` live. `v6` runs under the inet6_dev's read lock: it
+/// must not sleep (allocate atomically).
+unsafe fn each_addr(
     dev: *mut sys::net_device,
-    v4: &mut KVec<[u8; 4]>,
-    v6: &mut KVec<[u8; 16]>,
+    mut v4: impl FnMut([u8; 4], u8) -> bool,
+    mut v6: impl FnMut([u8; 16], u8) -> bool,
 ) {
     // SAFETY: RTNL protects the IPv4 address list; the IPv6 list is read
-    // under the inet6_dev's lock (allocations there are atomic).
+    // under the inet6_dev's lock.
     unsafe {
         let in_dev = sys::carp_in_dev_rtnl(dev);
         if !in_dev.is_null() {
             let mut ifa = (*in_dev).ifa_list;
-            while !ifa.is_null() {
-                if v4.push((*ifa).ifa_local.to_ne_bytes(), GFP_KERNEL).is_err() {
-                    break;
-                }
+            while !ifa.is_null() && v4((*ifa).ifa_local.to_ne_bytes(), (*ifa).ifa_prefixlen) {
                 ifa = (*ifa).ifa_next;
             }
         }
@@ -98,11 +98,11 @@ pub(crate) unsafe fn collect_addrs(
                     .byte_sub(core::mem::offset_of!(sys::inet6_ifaddr, if_list))
                     .cast::<sys::inet6_ifaddr>();
                 let a = (*ifa).addr.in6_u.u6_addr8;
-                // Link-local addresses are per host, not virtual: they
-                // neither start IPv6 advertisements nor enter the HMAC's
-                // sending context (OpenBSD leaves them out there too).
+                // Link-local addresses neither start IPv6 advertisements nor
+                // enter the HMAC's sending context (OpenBSD leaves them out
+                // there too).
                 let link_local = a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
-                if !link_local && v6.push(a, GFP_ATOMIC).is_err() {
+                if !link_local && !v6(a, (*ifa).prefix_len as u8) {
                     break;
                 }
                 pos = (*pos).next;
@@ -112,8 +112,28 @@ pub(crate) unsafe fn collect_addrs(
     }
 }
 
-/// Collects the IPv4 and (non-link-local) IPv6 addresses of `dev` with
-/// their prefix lengths.
+/// Collects the addresses of a carp device (see [`each_addr`]).
+///
+/// # Safety
+///
+/// RTNL held, `dev` live.
+pub(crate) unsafe fn collect_addrs(
+    dev: *mut sys::net_device,
+    v4: &mut KVec<[u8; 4]>,
+    v6: &mut KVec<[u8; 16]>,
+) {
+    // SAFETY: forwarded.
+    unsafe {
+        each_addr(
+            dev,
+            |a, _| v4.push(a, GFP_KERNEL).is_ok(),
+            |a, _| v6.push(a, GFP_ATOMIC).is_ok(),
+        )
+    }
+}
+
+/// Collects the addresses of `dev` with their prefix lengths (see
+/// [`each_addr`]).
 ///
 /// # Safety
 ///
@@ -123,37 +143,13 @@ pub(crate) unsafe fn collect_prefixes(
     v4: &mut KVec<([u8; 4], u8)>,
     v6: &mut KVec<([u8; 16], u8)>,
 ) {
-    // SAFETY: as in `collect_addrs`.
+    // SAFETY: forwarded.
     unsafe {
-        let in_dev = sys::carp_in_dev_rtnl(dev);
-        if !in_dev.is_null() {
-            let mut ifa = (*in_dev).ifa_list;
-            while !ifa.is_null() {
-                let p = ((*ifa).ifa_local.to_ne_bytes(), (*ifa).ifa_prefixlen);
-                if v4.push(p, GFP_KERNEL).is_err() {
-                    break;
-                }
-                ifa = (*ifa).ifa_next;
-            }
-        }
-        let idev = sys::carp_in6_dev(dev);
-        if !idev.is_null() {
-            sys::carp_in6_dev_read_lock(idev);
-            let head = core::ptr::addr_of_mut!((*idev).addr_list);
-            let mut pos = (*head).next;
-            while pos != head {
-                let ifa = pos
-                    .byte_sub(core::mem::offset_of!(sys::inet6_ifaddr, if_list))
-                    .cast::<sys::inet6_ifaddr>();
-                let a = (*ifa).addr.in6_u.u6_addr8;
-                let link_local = a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
-                if !link_local && v6.push((a, (*ifa).prefix_len as u8), GFP_ATOMIC).is_err() {
-                    break;
-                }
-                pos = (*pos).next;
-            }
-            sys::carp_in6_dev_read_unlock(idev);
-        }
+        each_addr(
+            dev,
+            |a, l| v4.push((a, l), GFP_KERNEL).is_ok(),
+            |a, l| v6.push((a, l), GFP_ATOMIC).is_ok(),
+        )
     }
 }
 
@@ -202,6 +198,11 @@ unsafe fn input(
     let Some(cd) = by_vhid(port, hdr.vhid) else {
         return early(RxError::BadVhid(hdr.vhid));
     };
+    // The namespace counted it on arrival; the device counts what reaches it.
+    cd.count_dev(match fam {
+        Family::V4 => Stat::IPackets,
+        Family::V6 => Stat::IPackets6,
+    });
     let preempt = net.preempt();
     let t = now();
     let mut res = Ok(());

@@ -47,6 +47,10 @@ for h in a b c; do
 	run ip -n "$h" link set carp0 up
 	i=$((i + 1))
 done
+# Watch every host's state changes, as an ifstated-like tool would.
+for h in a b c; do
+	ip netns exec "$h" carpctl monitor | sed -u "s/^/   [monitor $h] /" &
+done
 sleep 5
 say "Election: the lowest advskew is MASTER (carrier up), the others BACKUP"
 states
@@ -74,9 +78,13 @@ states
 ip -n lan neigh flush dev br0
 vip_owner
 
+say "Host c's counters (carpctl stats, like netstat -s -p carp)"
+run carpctl c stats
+
 say "The kernel log"
 dmesg | grep 'carp' | tail -12
 
+pkill -f "carpctl monitor"; wait 2>/dev/null
 say "Unloading the module removes every carp device"
 run rmmod carp
 for ns in a b c lan; do ip netns del "$ns"; done

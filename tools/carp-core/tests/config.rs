@@ -27,7 +27,7 @@ fn vhid_range() {
             vhid: Some(256),
             ..Default::default()
         })
-        .message,
+        .text(),
         "vhid must be 1..255"
     );
     for v in [1, 128, 255] {
@@ -48,20 +48,20 @@ fn advskew_and_advbase_ranges() {
         ..Default::default()
     });
     assert_eq!(
-        (e.attr, e.message),
+        (e.attr, e.text()),
         (ConfigAttr::Advskew, "advskew must be 0..254")
     );
     let e = err(ConfigUpdate {
         advskew: Some(5),
         ..Default::default()
     });
-    assert_eq!(e.message, "advskew needs a vhid");
+    assert_eq!(e.text(), "advskew needs a vhid");
     let e = err(ConfigUpdate {
         advbase: Some(255),
         ..Default::default()
     });
     assert_eq!(
-        (e.attr, e.message),
+        (e.attr, e.text()),
         (ConfigAttr::Advbase, "advbase must be 0..254")
     );
     let c = apply(ConfigUpdate {
@@ -119,7 +119,7 @@ fn carpnodes_rules() {
             carpnodes: Some(&pairs),
             ..Default::default()
         })
-        .message,
+        .text(),
         "too many carpnodes (at most 32)"
     );
     let ok = apply(ConfigUpdate {
@@ -133,7 +133,7 @@ fn carpnodes_rules() {
             carpnodes: Some(&[(1, 0), (1, 5)]),
             ..Default::default()
         })
-        .message,
+        .text(),
         "duplicate vhid in carpnodes"
     );
     assert_eq!(
@@ -141,7 +141,7 @@ fn carpnodes_rules() {
             carpnodes: Some(&[(1, 255)]),
             ..Default::default()
         })
-        .message,
+        .text(),
         "carpnodes advskew must be 0..254"
     );
     assert_eq!(
@@ -149,7 +149,7 @@ fn carpnodes_rules() {
             carpnodes: Some(&[(0, 1)]),
             ..Default::default()
         })
-        .message,
+        .text(),
         "carpnodes vhid must be 1..255"
     );
     assert_eq!(
@@ -157,7 +157,7 @@ fn carpnodes_rules() {
             carpnodes: Some(&[]),
             ..Default::default()
         })
-        .message,
+        .text(),
         "carpnodes list is empty"
     );
     let e = err(ConfigUpdate {
@@ -206,13 +206,13 @@ fn balancing_rules() {
         ..Default::default()
     });
     assert_eq!(e.attr, ConfigAttr::Balancing);
-    assert!(e.message.starts_with("unknown balancing mode"));
+    assert!(e.text().starts_with("unknown balancing mode"));
     let e = err(ConfigUpdate {
         vhid: Some(1),
         balancing: Some(1),
         ..Default::default()
     });
-    assert_eq!(e.message, "balancing needs at least two carpnodes");
+    assert_eq!(e.text(), "balancing needs at least two carpnodes");
     for m in BALANCING_MODES {
         assert_eq!(Balancing::from_name(m.name()), Some(m));
         assert_eq!(Balancing::from_u32(m as u32), Some(m));

@@ -235,7 +235,7 @@ fn pass_rules() {
     assert!(Key::new(b"0123456789012345678").is_ok());
     let e = Key::new(b"01234567890123456789").unwrap_err();
     assert_eq!(e.attr, ConfigAttr::Pass);
-    assert!(e.message.contains("19"));
+    assert!(e.text().contains("19"));
     assert!(Key::new(b"a\0b").is_err());
     assert_eq!(
         format!("{:?}", Key::new(b"hunter2").unwrap()),

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Test helper: inject crafted CARP advertisements as raw Ethernet frames.
+
+    carpinject.py IFACE CASE...
+
+Cases (each sent once, IPv4 to 224.0.0.18 unless it starts with v6):
+  badttl badsum badver badlen badauth badvhid   malformed or unauthenticated
+  loop          capture one advertisement on IFACE and send it back as is
+                (its sender sees its own cookie)
+  v6badttl v6badsum v6badlen                    the same over IPv6 (ff02::12)
+  good VHID SKEW PASS VIP                       a valid advertisement
+  capture COUNT FILE  write the next COUNT advertisements (IPv4 or IPv6)
+                      seen on IFACE to FILE (pcap), for tshark -r
+The vhid of the crafted packets is 1 (badvhid: 99), advbase 1, advskew 0.
+"""
+import hmac
+import socket
+import struct
+import sys
+
+ETH_P_ALL, ETH_P_IP, ETH_P_IPV6 = 0x0003, 0x0800, 0x86DD
+SRC_MAC = bytes.fromhex("020000000050")
+
+
+def cksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def carp(vhid=1, skew=0, version=2, md=b"\x11" * 20, counter=b"\x22" * 8, good_sum=True):
+    h = struct.pack("!BBBBBBH8s20s", (version << 4) | 1, vhid, skew, 7, 0, 1, 0, counter, md)
+    c = cksum(h) if good_sum else 0x1234
+    return h[:6] + struct.pack("!H", c) + h[8:]
+
+
+def ipv4(payload, ttl=255):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(payload), 0, 0, ttl, 112, 0,
+                    socket.inet_aton("192.0.2.50"), socket.inet_aton("224.0.0.18"))
+    h = h[:10] + struct.pack("!H", cksum(h)) + h[12:]
+    return bytes.fromhex("01005e000012") + SRC_MAC + struct.pack("!H", ETH_P_IP) + h + payload
+
+
+def ipv6(payload, hlim=255):
+    h = struct.pack("!IHBB16s16s", 6 << 28, len(payload), 112, hlim,
+                    socket.inet_pton(socket.AF_INET6, "2001:db8::50"),
+                    socket.inet_pton(socket.AF_INET6, "ff02::12"))
+    return bytes.fromhex("333300000012") + SRC_MAC + struct.pack("!H", ETH_P_IPV6) + h + payload
+
+
+def is_carp(f):
+    if len(f) > 34 and f[12:14] == b"\x08\x00":
+        return f[23] == 112
+    return len(f) > 54 and f[12:14] == b"\x86\xdd" and f[20] == 112
+
+
+def capture(iface, count=1):
+    r = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    r.bind((iface, 0))
+    r.settimeout(20)
+    frames = []
+    while len(frames) < count:
+        f = r.recv(2048)
+        if is_carp(f):
+            frames.append(f)
+    return frames
+
+
+def write_pcap(path, frames):
+    with open(path, "wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, f in enumerate(frames):
+            out.write(struct.pack("<IIII", i, 0, len(f), len(f)) + f)
+
+
+def main():
+    iface, args = sys.argv[1], sys.argv[2:]
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    while args:
+        case = args.pop(0)
+        if case == "capture":
+            write_pcap(args[1], capture(iface, int(args[0])))
+            del args[:2]
+            continue
+        if case == "good":
+            vhid, skew, key, vip = int(args[0]), int(args[1]), args[2].encode(), args[3]
+            del args[:4]
+            counter = b"\x01" * 8
+            msg = bytes([2, 1, vhid]) + socket.inet_aton(vip) + counter
+            md = hmac.new(key, msg, "sha1").digest()
+            frame = ipv4(carp(vhid, skew, counter=counter, md=md))
+        else:
+            frame = {
+                "badttl": lambda: ipv4(carp(), ttl=64),
+                "badsum": lambda: ipv4(carp(good_sum=False)),
+                "badver": lambda: ipv4(carp(version=3)),
+                "badlen": lambda: ipv4(carp()[:10]),
+                "badauth": lambda: ipv4(carp()),
+                "badvhid": lambda: ipv4(carp(vhid=99)),
+                "loop": lambda: capture(iface)[0],
+                "v6badttl": lambda: ipv6(carp(), hlim=64),
+                "v6badsum": lambda: ipv6(carp(good_sum=False)),
+                "v6badlen": lambda: ipv6(carp()[:10]),
+            }[case]()
+        s.send(frame)
+
+
+if __name__ == "__main__":
+    main()

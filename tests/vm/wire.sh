@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Our advertisements on the wire, dissected by tshark as CARP (fields as
+# configured) and their HMAC recomputed independently (Python's hmac).
+
+carp_load
+lan_setup a x
+carp_setup a carp0 5 10
+ip -n a addr add 2001:db8::5/64 dev carp0 nodad
+check "a becomes MASTER" wait_for 15 state_is a carp0 master
+pcap=/tmp/carp-$$.pcap
+# Captured by a raw socket on another host of the LAN (a live tshark
+# capture is too slow to start under TCG), read by tshark.
+check "capture advertisements on the LAN" ip netns exec x python3 -I -S \
+	"$(dirname "${BASH_SOURCE[0]}")/carpinject.py" eth0 capture 6 "$pcap"
+# Protocol 112 is VRRP's too: let tshark's CARP heuristic look first.
+fields=$(tshark -r "$pcap" -o ip.try_heuristic_first:TRUE -Y carp -T fields -E separator=' ' -e eth.src -e ip.ttl \
+	-e ip.dst -e carp.version -e carp.type -e carp.vhid -e carp.advskew \
+	-e carp.adver_int -e carp.authlen -e carp.demotion -e carp.counter -e carp.hmac 2>/dev/null)
+echo "$fields" | head -2 | sed 's/^/# /'
+check_output "tshark dissects them as CARP v2 advertisements" \
+	'^00:00:5e:00:01:05 255 224\.0\.0\.18 2 1 5 10 1 7 0 ' echo "$fields"
+check_output "IPv6 advertisements go to ff02::12 with hop limit 255" 'ff02::12[[:space:]]255' \
+	tshark -r "$pcap" -Y 'ipv6.nxt == 112' -T fields -e ipv6.dst -e ipv6.hlim
+# The HMAC: key = pass; message = version, type, vhid, the sorted IPv4
+# and IPv6 (not link-local) addresses, then the counter (OpenBSD).
+verify='
+import hmac, socket, sys
+ok = 0
+for line in sys.stdin:
+    f = line.split()
+    if len(f) < 12:
+        continue
+    counter = int(f[10]).to_bytes(8, "big")
+    msg = bytes([2, 1, 5]) + socket.inet_aton("192.0.2.1") + \
+        socket.inet_pton(socket.AF_INET6, "2001:db8::5") + counter
+    want = hmac.new(b"secret", msg, "sha1").hexdigest()
+    got = f[11].replace(":", "")
+    print("# counter", counter.hex(), "hmac", got, "ok" if got == want else "MISMATCH " + want)
+    ok += got == want
+    if got != want:
+        sys.exit(1)
+sys.exit(0 if ok else 1)
+'
+check_output "the HMAC of every captured advertisement verifies" ' ok$' \
+	python3 -I -S -c "$verify" <<<"$fields"
+rm -f "$pcap"
+cleanup_ns
