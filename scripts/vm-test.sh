@@ -22,7 +22,10 @@ append="no5lvl"
 [ "$variant" = debug ] && mem=4G
 
 cd "$top"
-timeout --foreground "${CARP_VM_TIMEOUT:-2400}" \
+# Not --foreground: on timeout the whole process group (vng and its qemu)
+# is signalled. PYTHONUNBUFFERED: vng passes the guest's output on as it
+# comes, so a log shows how far a run got.
+PYTHONUNBUFFERED=1 timeout -k 20 "${CARP_VM_TIMEOUT:-2400}" \
 	vng --run "$kdir/arch/x86/boot/bzImage" "${kvm[@]}" --force-9p \
 		--user root --cpus 2 --memory "$mem" --append "$append" \
 		--exec "$top/scripts/vm-run.sh $top/carp-$variant.ko $*" 2>&1 |
