@@ -6,6 +6,11 @@
 # SPDX-License-Identifier: GPL-2.0
 set -u
 export CARP_KO=$1; shift
+# Progress, written as it happens to a directory the host can read (the
+# host's root is read-only in the guest; vm-test.sh shares this one).
+if [ -n "${CARP_VM_PROGRESS:-}" ]; then
+	exec > >(tee "$CARP_VM_PROGRESS") 2>&1
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 tdir=$top/tests/vm
 export PATH=$top/tools/target/release:$PATH

@@ -21,6 +21,10 @@ append="no5lvl"
 # KASAN under TCG is slow; give the tests room.
 [ "$variant" = debug ] && mem=4G
 
+# The guest writes its TAP output here as it goes (tail -f to watch).
+progress=$CACHE_ROOT/vm-progress
+mkdir -p "$progress"
+: > "$progress/tap"
 cd "$top"
 # Not --foreground: on timeout the whole process group (vng and its qemu)
 # is signalled. PYTHONUNBUFFERED: vng passes the guest's output on as it
@@ -28,5 +32,6 @@ cd "$top"
 PYTHONUNBUFFERED=1 timeout -k 20 "${CARP_VM_TIMEOUT:-2400}" \
 	vng --run "$kdir/arch/x86/boot/bzImage" "${kvm[@]}" --force-9p \
 		--user root --cpus 2 --memory "$mem" --append "$append" \
-		--exec "$top/scripts/vm-run.sh $top/carp-$variant.ko $*" 2>&1 |
+		--rwdir "$progress" \
+		--exec "CARP_VM_PROGRESS=$progress/tap $top/scripts/vm-run.sh $top/carp-$variant.ko $*" 2>&1 |
 	tee "${CARP_VM_LOG:-/dev/null}"

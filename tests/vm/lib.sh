@@ -134,22 +134,34 @@ state_is() {
 # lan_setup HOST...: a bridge in namespace "lan" (192.0.2.100/24 on br0)
 # and one namespace per host with eth0 on the bridge, 192.0.2.1N/24.
 lan_setup() {
+	# ip -batch: every process start costs seconds under KASAN and TCG.
 	local i=1 h
-	setup_ns lan
-	ip -n lan link add br0 type bridge
-	ip -n lan link set br0 up
-	ip -n lan addr add 192.0.2.100/24 dev br0
-	ip -n lan addr add 2001:db8::100/64 dev br0 nodad
+	{
+		echo "netns add lan"
+		for h in "$@"; do echo "netns add $h"; done
+	} | ip -b - || return 1
+	CARP_TEST_NS+=(lan "$@")
+	{
+		echo "link set lo up"
+		echo "link add br0 type bridge"
+		echo "link set br0 up"
+		echo "addr add 192.0.2.100/24 dev br0"
+		echo "addr add 2001:db8::100/64 dev br0 nodad"
+		for h in "$@"; do
+			echo "link add v$h type veth peer name eth0 netns $h"
+			echo "link set dev v$h master br0 up"
+		done
+	} | ip -n lan -b - || return 1
 	for h in "$@"; do
-		setup_ns "$h"
-		ip -n "$h" link add eth0 type veth peer name "v$h" netns lan
-		ip -n lan link set dev "v$h" master br0 up
 		# Recommended on a carpdev in the VIP's subnet: ARP requests use
 		# the carpdev's own address, never a VIP (see carp.rst).
-		ip netns exec "$h" sysctl -qw net.ipv4.conf.eth0.arp_announce=2
-		ip -n "$h" addr add "192.0.2.1$i/24" dev eth0
-		ip -n "$h" addr add "2001:db8::1$i/64" dev eth0 nodad
-		ip -n "$h" link set eth0 up
+		ip netns exec "$h" sh -c 'echo 2 > /proc/sys/net/ipv4/conf/eth0/arp_announce &&
+			ip -b -' <<-EOF || return 1
+			link set lo up
+			addr add 192.0.2.1$i/24 dev eth0
+			addr add 2001:db8::1$i/64 dev eth0 nodad
+			link set eth0 up
+		EOF
 		i=$((i + 1))
 	done
 }
