@@ -19,7 +19,8 @@ kvm=(--disable-kvm)
 mem=2G
 append="no5lvl"
 # KASAN under TCG is slow; give the tests room.
-[ "$variant" = debug ] && mem=4G
+timeout=2400
+[ "$variant" = debug ] && mem=4G && timeout=3300
 
 # The guest writes its TAP output here as it goes (tail -f to watch).
 progress=$CACHE_ROOT/vm-progress
@@ -29,7 +30,7 @@ cd "$top"
 # Not --foreground: on timeout the whole process group (vng and its qemu)
 # is signalled. PYTHONUNBUFFERED: vng passes the guest's output on as it
 # comes, so a log shows how far a run got.
-PYTHONUNBUFFERED=1 timeout -k 20 "${CARP_VM_TIMEOUT:-2400}" \
+PYTHONUNBUFFERED=1 timeout -k 20 "${CARP_VM_TIMEOUT:-$timeout}" \
 	vng --run "$kdir/arch/x86/boot/bzImage" "${kvm[@]}" --force-9p \
 		--user root --cpus 2 --memory "$mem" --append "$append" \
 		--rwdir "$progress" \
