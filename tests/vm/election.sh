@@ -62,6 +62,7 @@ ip -n b link set carp0 up
 sleep 5
 check "a stays MASTER" state_is a carp0 master
 check "b, hearing no valid master, runs as MASTER alone (as OpenBSD)" wait_for 10 state_is b carp0 master
+check_output "b counted a's adverts as bad authentication" '"badauth":[1-9]' cctl b -j stats carp0
 cctl b carp0 | sed "s/^/# b: /"
 ip -n b link show carp0 | sed "s/^/# b: /"
 ip -n b link del carp0
