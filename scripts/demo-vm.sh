@@ -11,7 +11,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 states() {
 	for h in a b c; do
-		printf '   host %s: %s\n' "$h" "$(carpctl "$h" carp0 2>/dev/null | sed -n 's/^\tcarp: //p')"
+		printf '   host %s: %s\n' "$h" "$(carpctl "$h" carp0 2>/dev/null | sed -n 's/^\tcarp: //p' | paste -sd' ')"
 	done
 }
 vip_owner() {
