@@ -44,7 +44,6 @@ demo:
 	@scripts/demo.sh
 
 check:
-	@scripts/setup.sh
 	@KVARIANT=$${KVARIANT_CHECK:-debug} scripts/check.sh all
 
 clean:

@@ -387,3 +387,76 @@ pub fn arp_select(key: &ArpHashKey, mac: &[u8; 6], count: usize, mask: u32) -> O
         None
     }
 }
+
+/// What the per-packet paths (receive steering, transmit, the IP-balancing
+/// filter) need to know about a carp device, packed into one 64-bit word so
+/// that they read it with a single atomic load, without a lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    /// Bit `i` set iff this host is MASTER of entry `i`.
+    pub mask: u32,
+    /// Number of entries (0..=32).
+    pub count: u8,
+    /// Balancing mode.
+    pub mode: Balancing,
+    /// Whether CARP runs on the device (up, carpdev up, address, vhid).
+    pub running: bool,
+}
+
+impl Snapshot {
+    /// The packed form.
+    pub const fn encode(&self) -> u64 {
+        (self.mask as u64)
+            | (self.count as u64) << 32
+            | (self.mode as u64) << 40
+            | (self.running as u64) << 48
+    }
+
+    /// Unpacks [`Snapshot::encode`]'s word (unknown modes read as `None`).
+    pub fn decode(w: u64) -> Self {
+        Self {
+            mask: w as u32,
+            count: (w >> 32) as u8,
+            mode: Balancing::from_u32(((w >> 40) & 0xff) as u32).unwrap_or_default(),
+            running: (w >> 48) & 1 != 0,
+        }
+    }
+
+    /// Whether this host is MASTER of the leader entry.
+    pub const fn leader_master(&self) -> bool {
+        self.running && self.mask & 1 != 0
+    }
+
+    /// Whether this host answers ARP/NDP for the device's addresses outside
+    /// ARP balancing: only the leader's MASTER (carp(4)'s `carp_iamatch`).
+    pub const fn answers_neighbours(&self) -> bool {
+        self.leader_master()
+    }
+
+    /// Whether the device may send: without balancing the leader's MASTER,
+    /// with balancing a host that is MASTER of at least one entry (it
+    /// serves the flows of its entries).
+    pub const fn may_send(&self) -> bool {
+        match self.mode {
+            Balancing::None => self.leader_master(),
+            _ => self.running && self.mask != 0,
+        }
+    }
+
+    /// Whether frames to the device's shared MAC are taken in: without
+    /// balancing by the leader's MASTER; in the `ip` modes by every running
+    /// host (the IP filter then picks one); in `arp` mode by a host that is
+    /// MASTER of the leader (other entries have their own MACs).
+    pub const fn accepts_shared_mac(&self) -> bool {
+        if self.mode.is_ip() {
+            self.running
+        } else {
+            self.leader_master()
+        }
+    }
+
+    /// Whether this host is MASTER of entry `i`.
+    pub const fn master_of(&self, i: usize) -> bool {
+        self.running && i < 32 && self.mask & (1 << i) != 0
+    }
+}

@@ -29,8 +29,6 @@ void *carp_rx_handler_data_rtnl(const struct net_device *dev) { return rtnl_dere
 void *carp_rx_handler_data_rcu(const struct net_device *dev) { return rcu_dereference(dev->rx_handler_data); }
 bool carp_rx_handler_is(const struct net_device *dev, rx_handler_func_t *handler) { return rcu_access_pointer(dev->rx_handler) == handler; }
 struct net_device *carp_notifier_info_to_dev(void *ptr) { return netdev_notifier_info_to_dev(ptr); }
-void carp_rcu_read_lock(void) { rcu_read_lock(); }
-void carp_rcu_read_unlock(void) { rcu_read_unlock(); }
 bool carp_netif_running(const struct net_device *dev) { return netif_running(dev); }
 bool carp_netif_carrier_ok(const struct net_device *dev) { return netif_carrier_ok(dev); }
 void carp_init_list_head(struct list_head *list) { INIT_LIST_HEAD(list); }
@@ -55,7 +53,6 @@ void carp_skb_set_pkt_type(struct sk_buff *skb, u8 type) { skb->pkt_type = type;
 u8 carp_skb_pkt_type(const struct sk_buff *skb) { return skb->pkt_type; }
 struct sk_buff *carp_skb_share_check(struct sk_buff *skb) { return skb_share_check(skb, GFP_ATOMIC); }
 struct in_device *carp_in_dev_rtnl(const struct net_device *dev) { return __in_dev_get_rtnl(dev); }
-struct in_device *carp_in_dev_rcu(const struct net_device *dev) { return __in_dev_get_rcu(dev); }
 struct inet6_dev *carp_in6_dev(const struct net_device *dev) { return __in6_dev_get(dev); }
 void carp_in6_dev_read_lock(struct inet6_dev *idev) { read_lock_bh(&idev->lock); }
 void carp_in6_dev_read_unlock(struct inet6_dev *idev) { read_unlock_bh(&idev->lock); }
@@ -64,10 +61,48 @@ struct net *carp_genl_info_net(const struct genl_info *info) { return genl_info_
 void carp_init_work(struct work_struct *work, work_func_t fn) { INIT_WORK(work, fn); }
 struct workqueue_struct *carp_alloc_wq(void) { return alloc_workqueue("carp", WQ_UNBOUND, 0); }
 void carp_hrtimer_init(struct hrtimer *timer, enum hrtimer_restart (*fn)(struct hrtimer *)) { hrtimer_init(timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT); timer->function = fn; }
-void carp_dev_hold(struct net_device *dev) { dev_hold(dev); }
-void carp_dev_put(struct net_device *dev) { dev_put(dev); }
 bool carp_queue_work(struct workqueue_struct *wq, struct work_struct *work) { return queue_work(wq, work); }
 void carp_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
+void carp_consume_skb(struct sk_buff *skb) { consume_skb(skb); }
+void carp_netdev_hold(struct net_device *dev, netdevice_tracker *tracker, gfp_t gfp) { netdev_hold(dev, tracker, gfp); }
+void carp_netdev_put(struct net_device *dev, netdevice_tracker *tracker) { netdev_put(dev, tracker); }
+void carp_netif_addr_lock_bh(struct net_device *dev) { netif_addr_lock_bh(dev); }
+void carp_netif_addr_unlock_bh(struct net_device *dev) { netif_addr_unlock_bh(dev); }
+bool carp_list_empty(const struct list_head *head) { return list_empty(head); }
+bool carp_dev_addr_equal(const struct net_device *dev, const u8 *mac) { return ether_addr_equal(dev->dev_addr, mac); }
+void carp_dev_tx_dropped(struct net_device *dev) { dev_core_stats_tx_dropped_inc(dev); }
+void carp_dev_rx_add(struct net_device *dev, unsigned int len) { dev_sw_netstats_rx_add(dev, len); }
+void carp_dev_tx_add(struct net_device *dev, unsigned int len) { dev_sw_netstats_tx_add(dev, 1, len); }
+void carp_dev_use_tstats(struct net_device *dev) { dev->pcpu_stat_type = NETDEV_PCPU_STAT_TSTATS; }
+
+/* The address lists of a carp device go to its carpdev (as its
+ * ndo_set_rx_mode does, which runs with the device's address lock held). */
+void carp_sync_lower(struct net_device *lower, struct net_device *dev)
+{
+	netif_addr_lock_bh(dev);
+	dev_mc_sync(lower, dev);
+	dev_uc_sync(lower, dev);
+	netif_addr_unlock_bh(dev);
+}
+
+/* The Ethernet source of a frame being sent; false if the header cannot be
+ * made writable. */
+bool carp_skb_set_eth_src(struct sk_buff *skb, const u8 *src)
+{
+	if (skb_ensure_writable(skb, ETH_HLEN))
+		return false;
+	ether_addr_copy(skb->data + ETH_ALEN, src);
+	return true;
+}
+
+/* The first len bytes of the ARP header at the network header, linear and
+ * writable, or NULL. */
+u8 *carp_skb_arp_writable(struct sk_buff *skb, unsigned int len)
+{
+	if (skb_ensure_writable(skb, skb_network_offset(skb) + len))
+		return NULL;
+	return skb_network_header(skb);
+}
 
 struct sk_buff *carp_genlmsg_new(size_t payload, gfp_t flags) { return genlmsg_new(payload, flags); }
 void carp_genlmsg_end(struct sk_buff *skb, void *hdr) { genlmsg_end(skb, hdr); }

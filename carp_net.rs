@@ -6,14 +6,46 @@
 //! The state lives in the namespace's `net_generic` area, created by `init`
 //! when the namespace is created (or the module loaded) and dropped by
 //! `exit` after all of the namespace's devices are gone.
+//!
+//! Logging: a namespace owned by a non-initial user namespace belongs to
+//! whoever created it (`unshare -Urn`), who may set its `log` sysctl and
+//! send it any packet; every message from such a namespace goes through the
+//! kernel's network rate limit (`net_ratelimit`), so it cannot flood the
+//! host's log. Per-packet messages are rate-limited in every namespace.
 
 use crate::carp_proto::{log, Reason, RxError, Stat, State, NSTATS};
 use crate::carp_sys as sys;
-use crate::carp_util::{dev_name, KStatic};
-use core::ffi::{c_int, c_uint, CStr};
+use crate::carp_util::{dev_str, KStatic};
+use core::ffi::{c_int, c_uint};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::error::to_result;
 use kernel::prelude::*;
+
+/// A set of carp counters (`netstat -s -p carp`), indexed by [`Stat`].
+pub(crate) struct Stats([AtomicU64; NSTATS]);
+
+impl Stats {
+    /// All zero.
+    pub(crate) const fn new() -> Self {
+        Self([const { AtomicU64::new(0) }; NSTATS])
+    }
+
+    /// Counts one `stat`.
+    pub(crate) fn count(&self, stat: Stat) {
+        if let Some(c) = self.0.get(stat as usize) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counters' current values.
+    pub(crate) fn values(&self) -> [u64; NSTATS] {
+        let mut v = [0u64; NSTATS];
+        for (d, c) in v.iter_mut().zip(self.0.iter()) {
+            *d = c.load(Ordering::Relaxed);
+        }
+        v
+    }
+}
 
 /// carp's state in one network namespace.
 ///
@@ -22,21 +54,25 @@ use kernel::prelude::*;
 /// Lives in the namespace's `net_generic` slot from `carp_net_init` until
 /// `carp_net_exit`.
 pub(crate) struct CarpNet {
-    /// Number of carp devices in the namespace.
-    pub(crate) devices: AtomicU32,
     /// `net.inet.carp.allow`: accept advertisements.
-    pub(crate) allow: AtomicBool,
+    allow: AtomicBool,
     /// `net.inet.carp.preempt`.
-    pub(crate) preempt: AtomicBool,
+    preempt: AtomicBool,
     /// `net.inet.carp.log`: syslog priority up to which messages are logged.
-    pub(crate) log: AtomicU8,
+    log: AtomicU8,
     /// The "carp" group demotion counter: carp devices whose carpdev is
     /// down.
-    pub(crate) demote: AtomicU8,
-    /// Statistics, indexed by [`Stat`].
-    pub(crate) stats: [AtomicU64; NSTATS],
+    demote: AtomicU8,
+    /// Whether the namespace belongs to the initial user namespace (its
+    /// state changes are logged without rate limit).
+    trusted: bool,
+    /// Statistics.
+    pub(crate) stats: Stats,
+    /// Carp devices in the namespace, for `carp_netfilter`'s hooks
+    /// (changed under RTNL).
+    hook_users: AtomicU32,
     /// The namespace's sysctl registration (written in pernet init/exit).
-    pub(crate) sysctl: KStatic<crate::carp_sysctl::SysctlReg>,
+    sysctl: KStatic<crate::carp_sysctl::SysctlReg>,
 }
 
 static NET_ID: KStatic<c_uint> = KStatic::new(0);
@@ -59,21 +95,37 @@ unsafe extern "C" fn carp_net_init(net: *mut sys::net) -> c_int {
     // SAFETY: the pernet core allocated `size` zeroed bytes for our id in
     // `net` before calling init, so the slot is valid and exclusively ours.
     let slot = unsafe { sys::carp_net_generic(net, *NET_ID.get()) }.cast::<CarpNet>();
+    // SAFETY: `net` is live; comparing its owner with the initial one.
+    let trusted = unsafe { core::ptr::eq((*net).user_ns, core::ptr::addr_of!(sys::init_user_ns)) };
     // SAFETY: `slot` is valid for writes and suitably aligned (net_generic
     // slots are kmalloc'ed); nothing was there to drop.
     unsafe {
         slot.write(CarpNet {
-            devices: AtomicU32::new(0),
             allow: AtomicBool::new(true),
             preempt: AtomicBool::new(false),
             log: AtomicU8::new(log::CRIT),
             demote: AtomicU8::new(0),
-            stats: [const { AtomicU64::new(0) }; NSTATS],
+            trusted,
+            stats: Stats::new(),
+            hook_users: AtomicU32::new(0),
             sysctl: KStatic::new(crate::carp_sysctl::SysctlReg::empty()),
         })
     };
-    // SAFETY: pernet init of `net`, its state is written.
-    unsafe { crate::carp_sysctl::register(net) }
+    // SAFETY: the state was just written and stays until `exit`.
+    let cn = unsafe { &*slot };
+    let fields = [
+        cn.allow.as_ptr().cast::<u8>(),
+        cn.preempt.as_ptr().cast::<u8>(),
+        cn.log.as_ptr(),
+    ];
+    // SAFETY: pernet init of `net`; the fields live until pernet exit,
+    // which unregisters first; the registration record is ours alone here.
+    let r = unsafe { crate::carp_sysctl::register(net, cn.sysctl.get(), fields) };
+    if r != 0 {
+        // SAFETY: init failed: exit will not run, drop the state here.
+        unsafe { core::ptr::drop_in_place(slot) };
+    }
+    r
 }
 
 /// `pernet_operations.exit`.
@@ -82,12 +134,11 @@ unsafe extern "C" fn carp_net_init(net: *mut sys::net) -> c_int {
 ///
 /// Called by the pernet core once for a namespace whose `init` succeeded.
 unsafe extern "C" fn carp_net_exit(net: *mut sys::net) {
-    // SAFETY: pernet exit of `net`, its state still there.
-    unsafe { crate::carp_sysctl::unregister(net) };
     // SAFETY: `init` succeeded for `net`, so the slot holds a `CarpNet`; the
     // namespace is going away and nothing else uses it any more.
     unsafe {
         let slot = sys::carp_net_generic(net, *NET_ID.get()).cast::<CarpNet>();
+        crate::carp_sysctl::unregister((*slot).sysctl.get());
         core::ptr::drop_in_place(slot);
     }
 }
@@ -104,24 +155,17 @@ pub(crate) unsafe fn carp_net<'a>(net: *const sys::net) -> &'a CarpNet {
     unsafe { &*sys::carp_net_generic(net, *NET_ID.get()).cast::<CarpNet>() }
 }
 
+/// The carp state of the namespace of `dev`.
+///
+/// # Safety
+///
+/// `dev` is a live net_device (see [`carp_net`]).
+pub(crate) unsafe fn carp_net_of<'a>(dev: *const sys::net_device) -> &'a CarpNet {
+    // SAFETY: a live device's namespace is live.
+    unsafe { carp_net(sys::carp_dev_net(dev)) }
+}
+
 impl CarpNet {
-    /// Counts a device created in this namespace.
-    pub(crate) fn device_added(&self) {
-        self.devices.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts a device removed from this namespace.
-    pub(crate) fn device_removed(&self) {
-        self.devices.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// Counts `stat`.
-    pub(crate) fn count(&self, stat: Stat) {
-        if let Some(c) = self.stats.get(stat as usize) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
     /// `net.inet.carp.allow`.
     pub(crate) fn allow(&self) -> bool {
         self.allow.load(Ordering::Relaxed)
@@ -132,16 +176,43 @@ impl CarpNet {
         self.preempt.load(Ordering::Relaxed)
     }
 
-    /// Whether messages of syslog priority `level` are logged.
-    pub(crate) fn logs(&self, level: u8) -> bool {
-        level <= self.log.load(Ordering::Relaxed)
+    /// Sets the demotion counter; returns the previous value.
+    pub(crate) fn set_demote(&self, d: u8) -> u8 {
+        self.demote.swap(d, Ordering::Relaxed)
+    }
+
+    /// Counts a carp device in; returns the previous count.
+    pub(crate) fn hook_users_inc(&self) -> u32 {
+        self.hook_users.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Counts a carp device out; returns the previous count.
+    pub(crate) fn hook_users_dec(&self) -> u32 {
+        self.hook_users.fetch_sub(1, Ordering::Relaxed)
+    }
+
+    /// Whether a message of syslog priority `level` is logged now;
+    /// `per_packet` messages are always rate-limited, the others only in
+    /// namespaces of non-initial user namespaces.
+    pub(crate) fn logs(&self, level: u8, per_packet: bool) -> bool {
+        if level > self.log.load(Ordering::Relaxed) {
+            return false;
+        }
+        if per_packet || !self.trusted {
+            // SAFETY: net_ratelimit has no preconditions.
+            return unsafe { sys::net_ratelimit() } != 0;
+        }
+        true
     }
 }
 
 /// Logs a state change (priority CRIT, WARNING for INIT), as carp(4).
-pub(crate) fn log_state(
+///
+/// # Safety
+///
+/// `dev` is live.
+pub(crate) unsafe fn log_state(
     dev: *const sys::net_device,
-    name: &CStr,
     vhid: u8,
     old: State,
     new: State,
@@ -152,13 +223,14 @@ pub(crate) fn log_state(
     } else {
         log::CRIT
     };
-    // SAFETY: `dev` is live while its state changes.
-    if !unsafe { carp_net(sys::carp_dev_net(dev)) }.logs(level) {
+    // SAFETY: `dev` is live (caller).
+    if !unsafe { carp_net_of(dev) }.logs(level, false) {
         return;
     }
     pr_notice!(
         "{}: state transition (vhid {}): {} -> {} ({})\n",
-        name.to_str().unwrap_or("carp"),
+        // SAFETY: as above.
+        unsafe { dev_str(dev) },
         vhid,
         old.name(),
         new.name(),
@@ -166,60 +238,33 @@ pub(crate) fn log_state(
     );
 }
 
-/// Logs a dropped advertisement at its priority.
-pub(crate) fn log_rx(dev: *const sys::net_device, e: RxError) {
-    // SAFETY: `dev` is live while it receives.
-    let net = unsafe { carp_net(sys::carp_dev_net(dev)) };
-    if !net.logs(e.level()) || e == RxError::NotAllowed {
+/// Logs a dropped advertisement at its priority (rate-limited).
+///
+/// # Safety
+///
+/// `dev` is live.
+pub(crate) unsafe fn log_rx(dev: *const sys::net_device, e: RxError) {
+    // SAFETY: `dev` is live (caller).
+    let net = unsafe { carp_net_of(dev) };
+    if e == RxError::NotAllowed || !net.logs(e.level(), true) {
         return;
     }
     // SAFETY: as above.
-    let name = unsafe { dev_name(dev) }.to_str().unwrap_or("carp");
+    let name = unsafe { dev_str(dev) };
     match e {
-        RxError::BadTtl(t) => pr_notice!("carp: received ttl {} != 255 on {}\n", t, name),
+        RxError::BadTtl(t) => pr_notice!("received ttl {} != 255 on {}\n", t, name),
         RxError::BadVer(v) => pr_notice!("{}: invalid version {} != 2\n", name, v),
-        RxError::BadLen(l) => pr_info!("carp: packet too short {} on {}\n", l, name),
+        RxError::BadLen(l) => pr_info!("packet too short {} on {}\n", l, name),
         RxError::Loop => pr_warn!("{}: replay or network loop detected\n", name),
         _ => pr_info!("{}: {}\n", name, e.message()),
     }
 }
 
-/// Recomputes the namespace's demotion counter (one per carp device whose
-/// carpdev is down) and hands it to every carp device.
-///
-/// # Safety
-///
-/// RTNL held, `net` live.
-pub(crate) unsafe fn update_demotion(net: *mut sys::net) {
-    let mut down = 0u32;
-    // SAFETY: RTNL held.
-    unsafe {
-        crate::carp_dev::for_each_in_net(net, |cd| {
-            // A device still waiting for its carpdev does not demote.
-            let l = cd.lower();
-            let up = l.is_null() || (sys::carp_netif_running(l) && sys::carp_netif_carrier_ok(l));
-            if !up {
-                down = down.saturating_add(1);
-            }
-        })
-    };
-    let d = u8::try_from(down).unwrap_or(u8::MAX);
-    // SAFETY: RTNL held, `net` live.
-    let cn = unsafe { carp_net(net) };
-    let old = cn.demote.swap(d, Ordering::Relaxed);
-    if old == d {
-        return;
+/// Logs a change of the group demotion counter.
+pub(crate) fn log_demote(cn: &CarpNet, d: u8) {
+    if cn.logs(log::ERR, false) {
+        pr_err!("demoted group carp to {} (carpdev)\n", d);
     }
-    if cn.logs(log::ERR) {
-        pr_err!("carp: demoted group carp to {} (carpdev)\n", d);
-    }
-    let t = crate::carp_util::now();
-    // SAFETY: RTNL held.
-    unsafe {
-        crate::carp_dev::for_each_in_net(net, |cd| {
-            cd.with_core(|carp, addrs, mut sink| carp.set_demote(t, d, addrs, &mut sink));
-        })
-    };
 }
 
 /// The pernet operations, registered while the module is loaded.

@@ -14,21 +14,17 @@
 //! - the `events` multicast group: one `state-ntf` per state change.
 
 use crate::carp_balance::MAX_NODES;
-use crate::carp_dev::{self, for_each_in_net, is_carp, priv_of, CarpDev, Request};
+use crate::carp_config::{apply_request, nla_payload, peer_of, Request};
+use crate::carp_dev::{carp_dev, for_each_in_net, is_carp, CarpDev};
+use crate::carp_events::{family, put_msg, Msg};
 use crate::carp_net::carp_net;
-use crate::carp_proto::{ConfigAttr, Reason, State, NSTATS};
+use crate::carp_proto::{ConfigAttr, State};
 use crate::carp_sys as sys;
-use crate::carp_util::{dev_name, set_err_msg, set_err_msg_attr};
-use core::ffi::{c_int, CStr};
-use core::ptr::{addr_of_mut, null_mut};
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::carp_util::{dev_name, emsgsize, set_err_msg, set_err_msg_attr, Rtnl};
+use core::ffi::c_int;
+use core::ptr::null_mut;
 use kernel::error::to_result;
 use kernel::prelude::*;
-
-/// The family (`carp_nl.c`, from the generated tables).
-fn family() -> *mut sys::genl_family {
-    addr_of_mut!(sys::carp_nl_family)
-}
 
 /// The registered family, while the module is loaded.
 pub(crate) struct Registration(());
@@ -46,24 +42,6 @@ impl Drop for Registration {
     fn drop(&mut self) {
         // SAFETY: registered in `new`.
         unsafe { sys::genl_unregister_family(family()) };
-    }
-}
-
-/// Holds RTNL for its lifetime.
-struct Rtnl(());
-
-impl Rtnl {
-    fn lock() -> Self {
-        // SAFETY: called from process context (netlink handlers).
-        unsafe { sys::rtnl_lock() };
-        Self(())
-    }
-}
-
-impl Drop for Rtnl {
-    fn drop(&mut self) {
-        // SAFETY: taken in `lock`.
-        unsafe { sys::rtnl_unlock() };
     }
 }
 
@@ -136,91 +114,11 @@ unsafe fn privileged(skb: *const sys::sk_buff, net: *const sys::net) -> bool {
     unsafe { sys::netlink_ns_capable(skb, (*net).user_ns, sys::CAP_NET_ADMIN as c_int) }
 }
 
-/// `-EMSGSIZE` (not among `kernel::error::code` in 6.12).
-fn emsgsize() -> Error {
-    Error::from_errno(-(kernel::bindings::EMSGSIZE as c_int))
-}
-
 /// `NLMSG_HDRLEN + GENL_HDRLEN` (macro expressions bindgen cannot evaluate).
 const GENL_MSG_HDRLEN: usize = 16 + 4;
 
 /// `NLA_TYPE_MASK`: the type bits of `nla_type`.
 const NLA_TYPE_MASK: u16 = 0x3fff;
-
-/// Builds attributes into a message, failing with EMSGSIZE when it is full.
-struct Msg(*mut sys::sk_buff);
-
-impl Msg {
-    fn put(&self, t: u32, payload: &[u8]) -> Result {
-        // SAFETY: `self.0` is a message being built; `payload` is readable.
-        to_result(unsafe {
-            sys::nla_put(
-                self.0,
-                t as c_int,
-                payload.len() as c_int,
-                payload.as_ptr().cast(),
-            )
-        })
-    }
-
-    fn u32(&self, t: u32, v: u32) -> Result {
-        self.put(t, &v.to_ne_bytes())
-    }
-
-    fn flag(&self, t: u32) -> Result {
-        self.put(t, &[])
-    }
-
-    fn string(&self, t: u32, s: &CStr) -> Result {
-        self.put(t, s.to_bytes_with_nul())
-    }
-
-    /// Puts a nest holding what `f` puts.
-    fn nest(&self, t: u32, f: impl FnOnce(&Self) -> Result) -> Result {
-        // SAFETY: as in `put`.
-        let start = unsafe { sys::carp_nla_nest_start(self.0, t as c_int) };
-        if start.is_null() {
-            return Err(emsgsize());
-        }
-        f(self)?;
-        // SAFETY: `start` was returned by nest_start on this message.
-        unsafe { sys::carp_nla_nest_end(self.0, start) };
-        Ok(())
-    }
-}
-
-/// Puts a genetlink header, runs `f` and ends the message; cancels it on
-/// error.
-///
-/// # Safety
-///
-/// `skb` is a message being built.
-unsafe fn put_msg(
-    skb: *mut sys::sk_buff,
-    portid: u32,
-    seq: u32,
-    flags: c_int,
-    cmd: u32,
-    f: impl FnOnce(&Msg) -> Result,
-) -> Result {
-    // SAFETY: as documented; the family is registered.
-    let hdr = unsafe { sys::genlmsg_put(skb, portid, seq, family(), flags, cmd as u8) };
-    if hdr.is_null() {
-        return Err(emsgsize());
-    }
-    match f(&Msg(skb)) {
-        Ok(()) => {
-            // SAFETY: `hdr` was put on `skb` above.
-            unsafe { sys::carp_genlmsg_end(skb, hdr) };
-            Ok(())
-        }
-        Err(e) => {
-            // SAFETY: as above.
-            unsafe { sys::carp_genlmsg_cancel(skb, hdr) };
-            Err(e)
-        }
-    }
-}
 
 /// Puts a carp device's configuration and state (`dev-get`'s reply).
 fn fill_dev(m: &Msg, cd: &CarpDev, with_pass: bool) -> Result {
@@ -321,7 +219,7 @@ pub(crate) unsafe extern "C" fn carp_nl_dev_get_doit(
         unsafe {
             let dev = find_dev(info)?;
             let with_pass = privileged(skb, sys::carp_genl_info_net(info));
-            let r = reply(info, |m| fill_dev(m, &*priv_of(dev), with_pass));
+            let r = reply(info, |m| fill_dev(m, carp_dev(dev), with_pass));
             drop(rtnl);
             r
         }
@@ -348,8 +246,8 @@ pub(crate) unsafe extern "C" fn carp_nl_dev_get_dumpit(
         let mut idx = 0i64;
         let mut full = false;
         let mut sent = 0;
-        let _rtnl = Rtnl::lock();
-        for_each_in_net(net, |cd| {
+        let rtnl = Rtnl::lock();
+        for_each_in_net(&rtnl, net, |cd| {
             if full {
                 return;
             }
@@ -474,8 +372,8 @@ pub(crate) unsafe extern "C" fn carp_nl_dev_set_doit(
             u.advskew = attr_u32(info, sys::CARP_A_DEV_ADVSKEW);
             u.advbase = attr_u32(info, sys::CARP_A_DEV_ADVBASE);
             u.balancing = attr_u32(info, sys::CARP_A_DEV_BALANCING);
-            u.peer = attr_u32(info, sys::CARP_A_DEV_PEER).map(carp_dev::peer_of);
-            u.pass = carp_dev::nla_payload(attr(info, sys::CARP_A_DEV_PASS));
+            u.peer = attr_u32(info, sys::CARP_A_DEV_PEER).map(peer_of);
+            u.pass = nla_payload(attr(info, sys::CARP_A_DEV_PASS));
             u.carpnodes = parse_nodes(info, &mut pairs)?;
         }
         let attr_of = |a: ConfigAttr| {
@@ -492,11 +390,11 @@ pub(crate) unsafe extern "C" fn carp_nl_dev_set_doit(
             // SAFETY: `t` is within dev-set's maxattr (CARP_A_DEV_STATE).
             unsafe { attr(info, t) }
         };
-        let _rtnl = Rtnl::lock();
+        let rtnl = Rtnl::lock();
         // SAFETY: RTNL held; the device is a live carp device.
         unsafe {
             let dev = find_dev(info)?;
-            carp_dev::apply_request(dev, &req, (*info).extack, attr_of)
+            apply_request(&rtnl, carp_dev(dev), &req, (*info).extack, attr_of)
         }
     })
 }
@@ -519,10 +417,10 @@ pub(crate) unsafe extern "C" fn carp_nl_stats_get_doit(
             let named = !attr(info, sys::CARP_A_DEV_IFINDEX).is_null()
                 || !attr(info, sys::CARP_A_DEV_IFNAME).is_null();
             let dev = if named { find_dev(info)? } else { null_mut() };
-            let counters: &[AtomicU64; NSTATS] = if dev.is_null() {
-                &carp_net(sys::carp_genl_info_net(info)).stats
+            let counters = if dev.is_null() {
+                carp_net(sys::carp_genl_info_net(info)).stats.values()
             } else {
-                &(*priv_of(dev)).stats
+                carp_dev(dev).stats.values()
             };
             reply(info, |m| {
                 if !dev.is_null() {
@@ -530,8 +428,7 @@ pub(crate) unsafe extern "C" fn carp_nl_stats_get_doit(
                     m.string(sys::CARP_A_DEV_IFNAME, dev_name(dev))?;
                 }
                 m.nest(sys::CARP_A_DEV_STATS, |m| {
-                    for (i, c) in counters.iter().enumerate() {
-                        let v = c.load(Ordering::Relaxed);
+                    for (i, v) in counters.iter().enumerate() {
                         m.put(i as u32 + 1, &v.to_ne_bytes())?;
                     }
                     Ok(())
@@ -539,40 +436,4 @@ pub(crate) unsafe extern "C" fn carp_nl_stats_get_doit(
             })
         }
     })
-}
-
-/// Sends a `state-ntf` to the `events` group of the device's namespace.
-/// Callable in atomic context.
-pub(crate) fn notify_state(
-    dev: *mut sys::net_device,
-    vhid: u8,
-    old: State,
-    new: State,
-    why: Reason,
-) {
-    // SAFETY: the device is live (the caller holds its state).
-    unsafe {
-        let net = sys::carp_dev_net(dev);
-        if !sys::carp_genl_has_listeners(family(), net, 0) {
-            return;
-        }
-        let skb = sys::carp_genlmsg_new(256, kernel::bindings::GFP_ATOMIC);
-        if skb.is_null() {
-            return;
-        }
-        let r = put_msg(skb, 0, 0, 0, sys::CARP_CMD_STATE_NTF, |m| {
-            m.u32(sys::CARP_A_DEV_IFINDEX, (*dev).ifindex as u32)?;
-            m.string(sys::CARP_A_DEV_IFNAME, dev_name(dev))?;
-            m.u32(sys::CARP_A_DEV_VHID, u32::from(vhid))?;
-            m.u32(sys::CARP_A_DEV_OLD_STATE, old as u32)?;
-            m.u32(sys::CARP_A_DEV_STATE, new as u32)?;
-            m.u32(sys::CARP_A_DEV_REASON, why as u32)
-        });
-        if r.is_err() {
-            sys::carp_kfree_skb(skb);
-            return;
-        }
-        // Consumes the skb; no listener left is not an error here.
-        sys::carp_genlmsg_multicast_netns(family(), net, skb, 0, kernel::bindings::GFP_ATOMIC);
-    }
 }

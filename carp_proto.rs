@@ -724,20 +724,37 @@ fn is_v6_linklocal(a: &[u8; 16]) -> bool {
     a[0] == 0xfe && (a[1] & 0xc0) == 0x80
 }
 
-/// Feeds `items` to `f` in ascending order with duplicates collapsed,
-/// without allocating (OpenBSD's selection loop; `n` is small).
-fn for_each_sorted<const N: usize>(items: &[[u8; N]], mut f: impl FnMut(&[u8; N])) {
-    let mut prev: Option<&[u8; N]> = None;
+/// Feeds the addresses of all `lists` to `f` in ascending order with
+/// duplicates collapsed, without allocating (OpenBSD's selection loop; the
+/// lists are small).
+fn for_each_sorted<const N: usize>(lists: &[&[[u8; N]]], mut f: impl FnMut(&[u8; N])) {
+    let mut prev: Option<[u8; N]> = None;
     loop {
-        let next = items.iter().filter(|a| prev.map_or(true, |p| *a > p)).min();
+        let next = lists
+            .iter()
+            .flat_map(|l| l.iter())
+            .filter(|a| prev.map_or(true, |p| **a > p))
+            .min();
         match next {
             Some(a) => {
                 f(a);
-                prev = Some(a);
+                prev = Some(*a);
             }
             None => break,
         }
     }
+}
+
+/// The IPv6 link-local address a host derives from a MAC address (modified
+/// EUI-64), as OpenBSD gives its carp interfaces from their lladdr.
+pub fn eui64_linklocal(mac: [u8; 6]) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    a[0] = 0xfe;
+    a[1] = 0x80;
+    a[8..11].copy_from_slice(&[mac[0] ^ 2, mac[1], mac[2]]);
+    a[11..13].copy_from_slice(&[0xff, 0xfe]);
+    a[13..16].copy_from_slice(&mac[3..6]);
+    a
 }
 
 /// Which of OpenBSD's two HMAC contexts.
@@ -751,13 +768,15 @@ pub enum HmacContext {
 
 /// The HMAC state of one vhe after the fixed part of the message
 /// (version, type, [lladdr], vhid, addresses); per packet only the counter
-/// is added.
+/// is added. `v6` may hold link-local addresses; `ll` are more of them, for
+/// the `Orig` context only.
 pub fn hmac_prefix(
     key: &Key,
     vhid: u8,
     lladdr: Option<&[u8; 6]>,
     v4: &[[u8; 4]],
     v6: &[[u8; 16]],
+    ll: &[[u8; 16]],
     ctx: HmacContext,
 ) -> HmacSha1 {
     let mut h = HmacSha1::new(key.as_bytes());
@@ -766,12 +785,16 @@ pub fn hmac_prefix(
         h.update(mac);
     }
     h.update(&[vhid]);
-    for_each_sorted(v4, |a| {
+    for_each_sorted(&[v4], |a| {
         if *a != [0; 4] && *a != [0xff; 4] {
             h.update(a);
         }
     });
-    for_each_sorted(v6, |a| {
+    let ll = match ctx {
+        HmacContext::Orig => ll,
+        HmacContext::NoV6Ll => &[],
+    };
+    for_each_sorted(&[v6, ll], |a| {
         if *a == [0; 16] || *a == [0xff; 16] {
             return;
         }
@@ -803,8 +826,12 @@ pub fn hmac_finish(prefix: &HmacSha1, counter: &[u8; 8]) -> [u8; 20] {
 pub struct Addrs<'a> {
     /// IPv4 addresses.
     pub v4: &'a [[u8; 4]],
-    /// IPv6 addresses.
+    /// IPv6 addresses (not link-local).
     pub v6: &'a [[u8; 16]],
+    /// The device's IPv6 link-local addresses: never in the HMAC we send,
+    /// but peers that include them (older OpenBSD, FreeBSD) are verified
+    /// with them.
+    pub v6ll: &'a [[u8; 16]],
     /// A custom lladdr of the device, hashed into the leader's HMAC as
     /// OpenBSD does (carp devices keep their virtual MAC, so normally none).
     pub lladdr: Option<[u8; 6]>,
@@ -812,17 +839,61 @@ pub struct Addrs<'a> {
 
 impl Addrs<'_> {
     /// The HMAC of entry `vhid` (the leader if `leader`) over these
-    /// addresses and `counter`, in context `ctx`.
+    /// addresses, the link-local addresses `ll` (context `Orig` only) and
+    /// `counter`.
     pub fn hmac(
         &self,
         key: &Key,
         vhid: u8,
         leader: bool,
         counter: &[u8; 8],
+        ll: &[[u8; 16]],
         ctx: HmacContext,
     ) -> [u8; 20] {
-        let ll = if leader { self.lladdr.as_ref() } else { None };
-        hmac_finish(&hmac_prefix(key, vhid, ll, self.v4, self.v6, ctx), counter)
+        let lladdr = if leader { self.lladdr.as_ref() } else { None };
+        hmac_finish(
+            &hmac_prefix(key, vhid, lladdr, self.v4, self.v6, ll, ctx),
+            counter,
+        )
+    }
+
+    /// Whether `mac` authenticates an advertisement of entry `vhid` with
+    /// `counter` in any context a peer may have used: without link-local
+    /// addresses (what we and current OpenBSD send), with the device's
+    /// link-local addresses, or with those and `derived_ll`, the link-local
+    /// address a BSD carp interface has from the shared MAC (older OpenBSD;
+    /// ours appears only with carrier, i.e. while MASTER).
+    pub fn verify(
+        &self,
+        key: &Key,
+        vhid: u8,
+        leader: bool,
+        counter: &[u8; 8],
+        derived_ll: Option<[u8; 16]>,
+        mac: &[u8; 20],
+    ) -> bool {
+        let ok = |ll: &[[u8; 16]], ctx| {
+            carp_sha1::ct_eq(&self.hmac(key, vhid, leader, counter, ll, ctx), mac)
+        };
+        if ok(&[], HmacContext::NoV6Ll) {
+            return true;
+        }
+        if !self.v6ll.is_empty() && ok(self.v6ll, HmacContext::Orig) {
+            return true;
+        }
+        let Some(d) = derived_ll else {
+            return false;
+        };
+        if self.v6ll.contains(&d) {
+            return false;
+        }
+        let mut ll = [[0u8; 16]; 9];
+        let n = self.v6ll.len().min(8);
+        for (slot, a) in ll.iter_mut().zip(self.v6ll.iter().take(n)) {
+            *slot = *a;
+        }
+        ll[n] = d;
+        ok(ll.get(..=n).unwrap_or(&[]), HmacContext::Orig)
     }
 }
 
@@ -1008,6 +1079,16 @@ impl Carp {
             .fold(0, |m, (i, _)| m | 1u32.checked_shl(i as u32).unwrap_or(0))
     }
 
+    /// The lock-free view of this state for the per-packet paths.
+    pub fn snapshot(&self) -> carp_balance::Snapshot {
+        carp_balance::Snapshot {
+            mask: self.lsmask(),
+            count: self.cfg.count() as u8,
+            mode: self.cfg.balancing,
+            running: self.running(),
+        }
+    }
+
     /// The key of the ARP-balancing hash.
     pub fn arp_key(&self) -> &ArpHashKey {
         &self.arp_key
@@ -1063,6 +1144,7 @@ impl Carp {
             v.vhid,
             i == 0,
             &v.cookie,
+            &[],
             HmacContext::NoV6Ll,
         );
         Some(
@@ -1349,11 +1431,8 @@ impl Carp {
         }
         let v = self.vhes.get(i).ok_or(RxError::BadVhid(hdr.vhid))?;
         let key = &self.cfg.key;
-        let ok = [HmacContext::Orig, HmacContext::NoV6Ll].iter().any(|ctx| {
-            let mac = addrs.hmac(key, v.vhid, i == 0, &hdr.counter, *ctx);
-            carp_sha1::ct_eq(&mac, &hdr.hmac)
-        });
-        if !ok {
+        let derived = (!addrs.v6.is_empty()).then(|| eui64_linklocal(self.mac()));
+        if !addrs.verify(key, v.vhid, i == 0, &hdr.counter, derived, &hdr.hmac) {
             return Err(RxError::BadAuth);
         }
         if hdr.counter == v.cookie {

@@ -2,15 +2,14 @@
 
 //! `net.inet.carp.allow|preempt|log`: per-namespace sysctls.
 //!
-//! Each namespace gets its own copy of the table, pointing at its
-//! [`CarpNet`](crate::carp_net::CarpNet) fields; the values are range
-//! checked by `proc_dou8vec_minmax`.
+//! Each namespace registers its own copy of the table, pointing at its
+//! settings (u8 fields owned by the caller, `carp_net`); the values are
+//! range checked by `proc_dou8vec_minmax`.
 
-use crate::carp_net::carp_net;
 use crate::carp_sys as sys;
 use crate::carp_util::KStatic;
 use core::ffi::c_int;
-use core::ptr::{addr_of_mut, null_mut};
+use core::ptr::null_mut;
 use kernel::prelude::*;
 
 static ZERO: KStatic<u32> = KStatic::new(0);
@@ -54,25 +53,30 @@ fn entry(name: &'static core::ffi::CStr, data: *mut u8, max: &KStatic<u32>) -> s
     }
 }
 
-/// Registers the sysctls of `net`.
+/// Registers the sysctls of `net` for the u8 settings `[allow, preempt,
+/// log]`, recording the registration in `reg`. Returns 0 or -errno.
 ///
 /// # Safety
 ///
-/// Called from the pernet init of `net`, after its `CarpNet` is written.
-pub(crate) unsafe fn register(net: *mut sys::net) -> c_int {
-    // SAFETY: the namespace's state was just initialised.
-    let cn = unsafe { carp_net(net) };
+/// Called from the pernet init of `net`; the three settings are valid u8s
+/// (booleans for the first two) that outlive the registration; `reg` is
+/// exclusively the caller's and later passed to [`unregister`].
+pub(crate) unsafe fn register(
+    net: *mut sys::net,
+    reg: *mut SysctlReg,
+    fields: [*mut u8; 3],
+) -> c_int {
     let tmpl = [
-        entry(c"allow", cn.allow.as_ptr().cast(), &ONE),
-        entry(c"preempt", cn.preempt.as_ptr().cast(), &ONE),
-        entry(c"log", cn.log.as_ptr(), &SEVEN),
+        entry(c"allow", fields[0], &ONE),
+        entry(c"preempt", fields[1], &ONE),
+        entry(c"log", fields[2], &SEVEN),
     ];
     let size = core::mem::size_of_val(&tmpl);
     // SAFETY: plain allocation; the copy is owned by the registration.
     let table = unsafe { sys::__kmalloc_noprof(size, kernel::bindings::GFP_KERNEL) }
         .cast::<sys::ctl_table>();
     if table.is_null() {
-        return -(ENOMEM.to_errno().unsigned_abs() as c_int);
+        return ENOMEM.to_errno();
     }
     // SAFETY: `table` has room for the entries.
     unsafe { core::ptr::copy_nonoverlapping(tmpl.as_ptr(), table, ENTRIES) };
@@ -84,31 +88,24 @@ pub(crate) unsafe fn register(net: *mut sys::net) -> c_int {
         unsafe { sys::kfree(table.cast()) };
         return ENOMEM.to_errno();
     }
-    // SAFETY: exclusive during pernet init. INVARIANT: registered pair.
-    unsafe {
-        let reg = cn.sysctl.get();
-        addr_of_mut!((*reg).header).write(header);
-        addr_of_mut!((*reg).table).write(table);
-    }
+    // SAFETY: `reg` is the caller's. INVARIANT: a registered pair.
+    unsafe { reg.write(SysctlReg { header, table }) };
     0
 }
 
-/// Unregisters the sysctls of `net`.
+/// Unregisters what [`register`] recorded in `reg`.
 ///
 /// # Safety
 ///
-/// Called from the pernet exit of `net`, before its `CarpNet` is dropped.
-pub(crate) unsafe fn unregister(net: *mut sys::net) {
-    // SAFETY: the namespace's state is still there.
-    let cn = unsafe { carp_net(net) };
-    // SAFETY: exclusive during pernet exit; by the invariant the pair was
-    // registered together (or both are null).
+/// Called from the pernet exit of the namespace `reg` belongs to.
+pub(crate) unsafe fn unregister(reg: *mut SysctlReg) {
+    // SAFETY: by the invariant the pair was registered together (or both
+    // are null); exclusive during pernet exit.
     unsafe {
-        let reg = cn.sysctl.get();
         if !(*reg).header.is_null() {
             sys::unregister_net_sysctl_table((*reg).header);
             sys::kfree((*reg).table.cast());
         }
-        *reg = SysctlReg::empty();
+        reg.write(SysctlReg::empty());
     }
 }

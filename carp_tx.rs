@@ -8,197 +8,191 @@
 //! the link watcher ran, yet its first advertisement must go out at once.
 
 use crate::carp_balance::{self, Balancing};
-use crate::carp_dev::CarpDev;
+use crate::carp_net::Stats;
 use crate::carp_proto::{cksum, Addrs, Stat, CARP_TTL, GROUP_V4, GROUP_V6, HDR_LEN, IPPROTO_CARP};
 use crate::carp_sys as sys;
+use crate::carp_util::dev_mac;
 use core::ptr::null_mut;
 
 const ETH_HLEN: usize = 14;
 const IP4_HLEN: usize = 20;
 const IP6_HLEN: usize = 40;
+const ETH_P_IP: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
 /// Headroom so lower devices with larger headers need not reallocate.
 const HEADROOM: usize = 32;
 
-/// How to send: the device's balancing mode and unicast peer.
-#[derive(Clone, Copy)]
-pub(crate) struct TxParams {
+/// Where and how a carp device sends.
+pub(crate) struct Tx<'a> {
+    /// The carpdev (live while the caller holds the device's state).
+    pub(crate) lower: *mut sys::net_device,
+    /// The device's counters.
+    pub(crate) dev: &'a Stats,
+    /// The namespace's counters.
+    pub(crate) net: &'a Stats,
     /// Balancing mode (decides the source MAC).
     pub(crate) mode: Balancing,
     /// Unicast IPv4 peer instead of 224.0.0.18.
     pub(crate) peer: Option<[u8; 4]>,
 }
 
-/// Sends the advertisement `packet` over IPv4 and/or IPv6.
-pub(crate) fn send_advert(
-    cd: &CarpDev,
-    tx: TxParams,
-    packet: &[u8; HDR_LEN],
-    v4: bool,
-    v6: bool,
-    addrs: &Addrs<'_>,
-) {
-    let vhid = packet[1];
-    let lower = cd.lower();
-    if lower.is_null() {
-        // No carpdev yet (the core does not run without one).
-        return;
+impl Tx<'_> {
+    fn count(&self, stat: Stat) {
+        self.dev.count(stat);
+        self.net.count(stat);
     }
-    let mut real = [0u8; 6];
-    // SAFETY: the lower device is live while a carp device is on it; its
-    // address is 6 bytes (Ethernet, checked when attached).
-    unsafe { real.copy_from_slice(core::slice::from_raw_parts((*lower).dev_addr, 6)) };
-    let src_mac = carp_balance::source_mac(tx.mode, carp_balance::virtual_mac(vhid), real);
-    if v4 {
-        send_v4(cd, src_mac, packet, addrs, tx.peer);
-    }
-    if v6 {
-        send_v6(cd, src_mac, packet, addrs);
-    }
-}
 
-/// Allocates an skb with `len` bytes of frame and returns it with a
-/// mutable view of the frame, or counts a memory error.
-fn alloc_frame<'a>(cd: &CarpDev, len: usize) -> Option<(*mut sys::sk_buff, &'a mut [u8])> {
-    // SAFETY: allocation in atomic context.
-    let skb = unsafe {
-        sys::carp_alloc_skb(
-            HEADROOM.saturating_add(len) as u32,
-            kernel::bindings::GFP_ATOMIC,
-        )
-    };
-    if skb.is_null() {
-        cd.count(Stat::ONoMem);
-        return None;
-    }
-    // SAFETY: a fresh skb with HEADROOM + len bytes of tailroom: reserve the
-    // headroom, then `skb_put` returns `len` writable bytes.
-    unsafe {
-        sys::carp_skb_reserve(skb, HEADROOM as i32);
-        let data = sys::skb_put(skb, len as u32).cast::<u8>();
-        Some((skb, core::slice::from_raw_parts_mut(data, len)))
-    }
-}
-
-/// Hands a complete frame to the lower device.
-fn xmit(cd: &CarpDev, skb: *mut sys::sk_buff, proto: u16, stat: Stat) {
-    // SAFETY: `skb` is ours, with its Ethernet header at the start; the lower
-    // device is live.
-    let err = unsafe {
-        sys::carp_skb_set_tx(skb, cd.lower(), proto.to_be(), ETH_HLEN as i32);
-        sys::__dev_queue_xmit(skb, null_mut())
-    };
-    if err == 0 {
-        cd.count(stat);
-    } else {
-        cd.count(Stat::ONoMem);
-    }
-}
-
-fn send_v4(
-    cd: &CarpDev,
-    src_mac: [u8; 6],
-    packet: &[u8; HDR_LEN],
-    addrs: &Addrs<'_>,
-    peer: Option<[u8; 4]>,
-) {
-    // The lower device's primary address, else the carp device's first.
-    // SAFETY: the lower device is live.
-    let lower_addr = unsafe {
-        sys::inet_select_addr(cd.lower(), 0, 0 /* RT_SCOPE_UNIVERSE */)
-    };
-    let src = match lower_addr {
-        0 => match addrs.v4.first() {
-            Some(a) => *a,
-            None => return,
-        },
-        a => a.to_ne_bytes(),
-    };
-    let (dst, dst_mac) = match peer {
-        // A unicast peer gets an L2 broadcast frame: no neighbour lookup
-        // from the timer (OpenBSD routes it; see the docs).
-        Some(p) => (p, [0xff; 6]),
-        None => (GROUP_V4, [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]),
-    };
-    let len = ETH_HLEN + IP4_HLEN + HDR_LEN;
-    let Some((skb, f)) = alloc_frame(cd, len) else {
-        return;
-    };
-    let mut id = 0u16;
-    // SAFETY: fills 2 bytes.
-    unsafe { sys::get_random_bytes(core::ptr::addr_of_mut!(id).cast(), 2) };
-    let total = (IP4_HLEN + HDR_LEN) as u16;
-    let mut ip = [0u8; IP4_HLEN];
-    ip[0] = 0x45;
-    ip[1] = 0x10; // IPTOS_LOWDELAY, as OpenBSD and ucarp
-    ip[2..4].copy_from_slice(&total.to_be_bytes());
-    ip[4..6].copy_from_slice(&id.to_ne_bytes());
-    ip[6] = 0x40; // DF
-    ip[8] = CARP_TTL;
-    ip[9] = IPPROTO_CARP;
-    ip[12..16].copy_from_slice(&src);
-    ip[16..20].copy_from_slice(&dst);
-    let c = cksum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    for (d, s) in f.iter_mut().zip(
-        dst_mac
-            .iter()
-            .chain(src_mac.iter())
-            .chain([0x08u8, 0x00].iter())
-            .chain(ip.iter())
-            .chain(packet.iter()),
-    ) {
-        *d = *s;
-    }
-    xmit(cd, skb, 0x0800, Stat::OPackets);
-}
-
-fn send_v6(cd: &CarpDev, src_mac: [u8; 6], packet: &[u8; HDR_LEN], addrs: &Addrs<'_>) {
-    let mut ll = sys::in6_addr::default();
-    let group = sys::in6_addr {
-        in6_u: sys::in6_addr__bindgen_ty_1 { u6_addr8: GROUP_V6 },
-    };
-    // The lower device's source address for ff02::12: its link-local one.
-    // SAFETY: the lower device and its namespace are live; `ll` is written
-    // on success.
-    let have_ll = unsafe {
-        sys::ipv6_dev_get_saddr(
-            sys::carp_dev_net(cd.lower()),
-            cd.lower(),
-            &group,
-            0,
-            &mut ll,
-        )
-    } == 0;
-    let src = if have_ll {
-        // SAFETY: the union's byte view of a written address.
-        unsafe { ll.in6_u.u6_addr8 }
-    } else {
-        match addrs.v6.first() {
-            Some(a) => *a,
-            None => return,
+    /// Sends the advertisement `packet` over IPv4 and/or IPv6; false if a
+    /// frame could not be sent (counted, for send-error demotion).
+    pub(crate) fn advert(
+        &self,
+        packet: &[u8; HDR_LEN],
+        v4: bool,
+        v6: bool,
+        addrs: &Addrs<'_>,
+    ) -> bool {
+        let vhid = packet[1];
+        // SAFETY: the lower device is live while a carp device is on it; it
+        // is an Ethernet device (checked when attached).
+        let real = unsafe { dev_mac(self.lower) };
+        let src_mac = carp_balance::source_mac(self.mode, carp_balance::virtual_mac(vhid), real);
+        let mut ok = true;
+        if v4 {
+            ok &= self.v4(src_mac, packet, addrs);
         }
-    };
-    let len = ETH_HLEN + IP6_HLEN + HDR_LEN;
-    let Some((skb, f)) = alloc_frame(cd, len) else {
-        return;
-    };
-    let mut ip = [0u8; IP6_HLEN];
-    ip[0] = 0x60;
-    ip[4..6].copy_from_slice(&(HDR_LEN as u16).to_be_bytes());
-    ip[6] = IPPROTO_CARP;
-    ip[7] = CARP_TTL;
-    ip[8..24].copy_from_slice(&src);
-    ip[24..40].copy_from_slice(&GROUP_V6);
-    let dst_mac = [0x33, 0x33, 0x00, 0x00, 0x00, 0x12];
-    for (d, s) in f.iter_mut().zip(
-        dst_mac
-            .iter()
-            .chain(src_mac.iter())
-            .chain([0x86u8, 0xdd].iter())
-            .chain(ip.iter())
-            .chain(packet.iter()),
-    ) {
-        *d = *s;
+        if v6 {
+            ok &= self.v6(src_mac, packet, addrs);
+        }
+        ok
     }
-    xmit(cd, skb, 0x86dd, Stat::OPackets6);
+
+    /// Builds a frame (Ethernet header, `ip`, `payload`) in a new skb and
+    /// hands it to the lower device.
+    fn frame(
+        &self,
+        dst: [u8; 6],
+        src: [u8; 6],
+        proto: u16,
+        ip: &[u8],
+        payload: &[u8],
+        stat: Stat,
+    ) -> bool {
+        let len = ETH_HLEN + ip.len() + payload.len();
+        // SAFETY: allocation in atomic context.
+        let skb = unsafe {
+            sys::carp_alloc_skb(
+                HEADROOM.saturating_add(len) as u32,
+                kernel::bindings::GFP_ATOMIC,
+            )
+        };
+        if skb.is_null() {
+            self.count(Stat::ONoMem);
+            return false;
+        }
+        // SAFETY: a fresh skb with HEADROOM + len bytes of tailroom: reserve
+        // the headroom, then `skb_put` returns `len` writable bytes.
+        let f = unsafe {
+            sys::carp_skb_reserve(skb, HEADROOM as i32);
+            core::slice::from_raw_parts_mut(sys::skb_put(skb, len as u32).cast::<u8>(), len)
+        };
+        let ethertype = proto.to_be_bytes();
+        let bytes = dst
+            .iter()
+            .chain(&src)
+            .chain(&ethertype)
+            .chain(ip)
+            .chain(payload);
+        for (d, s) in f.iter_mut().zip(bytes) {
+            *d = *s;
+        }
+        // SAFETY: `skb` is ours, with its Ethernet header at the start; the
+        // lower device is live. __dev_queue_xmit consumes the skb.
+        let err = unsafe {
+            sys::carp_skb_set_tx(skb, self.lower, proto.to_be(), ETH_HLEN as i32);
+            sys::__dev_queue_xmit(skb, null_mut())
+        };
+        // net_xmit_eval(): congestion (NET_XMIT_CN, 2) still sent it.
+        if err == 0 || err == 2 {
+            self.count(stat);
+            true
+        } else {
+            self.count(Stat::ONoMem);
+            false
+        }
+    }
+
+    fn v4(&self, src_mac: [u8; 6], packet: &[u8; HDR_LEN], addrs: &Addrs<'_>) -> bool {
+        // The lower device's primary address, else the carp device's first.
+        // SAFETY: the lower device is live.
+        let lower_addr = unsafe {
+            sys::inet_select_addr(self.lower, 0, 0 /* RT_SCOPE_UNIVERSE */)
+        };
+        let src = match lower_addr {
+            0 => match addrs.v4.first() {
+                Some(a) => *a,
+                None => return true,
+            },
+            a => a.to_ne_bytes(),
+        };
+        let (dst, dst_mac) = match self.peer {
+            // A unicast peer gets an L2 broadcast frame: no neighbour lookup
+            // from the timer (OpenBSD routes it; see the docs).
+            Some(p) => (p, [0xff; 6]),
+            None => (GROUP_V4, [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]),
+        };
+        let mut id = 0u16;
+        // SAFETY: fills 2 bytes.
+        unsafe { sys::get_random_bytes(core::ptr::addr_of_mut!(id).cast(), 2) };
+        let total = (IP4_HLEN + HDR_LEN) as u16;
+        let mut ip = [0u8; IP4_HLEN];
+        ip[0] = 0x45;
+        ip[1] = 0x10; // IPTOS_LOWDELAY, as OpenBSD and ucarp
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        ip[4..6].copy_from_slice(&id.to_ne_bytes());
+        ip[6] = 0x40; // DF
+        ip[8] = CARP_TTL;
+        ip[9] = IPPROTO_CARP;
+        ip[12..16].copy_from_slice(&src);
+        ip[16..20].copy_from_slice(&dst);
+        let c = cksum(&ip);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        self.frame(dst_mac, src_mac, ETH_P_IP, &ip, packet, Stat::OPackets)
+    }
+
+    fn v6(&self, src_mac: [u8; 6], packet: &[u8; HDR_LEN], addrs: &Addrs<'_>) -> bool {
+        let mut ll = sys::in6_addr::default();
+        let group = sys::in6_addr {
+            in6_u: sys::in6_addr__bindgen_ty_1 { u6_addr8: GROUP_V6 },
+        };
+        // The lower device's source address for ff02::12: its link-local one.
+        // SAFETY: the lower device and its namespace are live; `ll` is written
+        // on success.
+        let have_ll = unsafe {
+            sys::ipv6_dev_get_saddr(
+                sys::carp_dev_net(self.lower),
+                self.lower,
+                &group,
+                0,
+                &mut ll,
+            )
+        } == 0;
+        let src = if have_ll {
+            // SAFETY: the union's byte view of a written address.
+            unsafe { ll.in6_u.u6_addr8 }
+        } else {
+            match addrs.v6.first() {
+                Some(a) => *a,
+                None => return true,
+            }
+        };
+        let mut ip = [0u8; IP6_HLEN];
+        ip[0] = 0x60;
+        ip[4..6].copy_from_slice(&(HDR_LEN as u16).to_be_bytes());
+        ip[6] = IPPROTO_CARP;
+        ip[7] = CARP_TTL;
+        ip[8..24].copy_from_slice(&src);
+        ip[24..40].copy_from_slice(&GROUP_V6);
+        let dst_mac = [0x33, 0x33, 0x00, 0x00, 0x00, 0x12];
+        self.frame(dst_mac, src_mac, ETH_P_IPV6, &ip, packet, Stat::OPackets6)
+    }
 }

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Small safe wrappers shared by the kernel glue.
+//! Small safe wrappers shared by the kernel glue: statics the kernel
+//! writes to, extack messages, the BH-disabling spinlock, and the tokens
+//! that prove RTNL or the RCU read side is held.
 
 use crate::carp_sys as sys;
 use core::cell::UnsafeCell;
+use core::ffi::{c_int, CStr};
+use core::marker::PhantomData;
+use kernel::prelude::*;
 
 /// A C object that lives in a `static` and that the kernel writes to once it
 /// is registered (ops tables with list heads, notifier blocks, ids).
@@ -35,7 +40,7 @@ impl<T> KStatic<T> {
 /// Sets the netlink extended-ack message (`NL_SET_ERR_MSG`).
 ///
 /// `extack` may be null; `msg` is a static NUL-terminated string.
-pub(crate) fn set_err_msg(extack: *mut sys::netlink_ext_ack, msg: &'static core::ffi::CStr) {
+pub(crate) fn set_err_msg(extack: *mut sys::netlink_ext_ack, msg: &'static CStr) {
     if extack.is_null() {
         return;
     }
@@ -49,7 +54,7 @@ pub(crate) fn set_err_msg(extack: *mut sys::netlink_ext_ack, msg: &'static core:
 /// (`NL_SET_ERR_MSG_ATTR`); `attr` may be null.
 pub(crate) fn set_err_msg_attr(
     extack: *mut sys::netlink_ext_ack,
-    msg: &'static core::ffi::CStr,
+    msg: &'static CStr,
     attr: *const sys::nlattr,
 ) {
     set_err_msg(extack, msg);
@@ -59,6 +64,39 @@ pub(crate) fn set_err_msg_attr(
     // SAFETY: as in `set_err_msg`; `attr` is null or an attribute of the
     // request, which is what `bad_attr` must point into.
     unsafe { (*extack).bad_attr = attr };
+}
+
+/// A configuration error for userspace: an errno, the extack message, and
+/// which request attribute is at fault (if one is).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConfigFault {
+    /// The error code returned.
+    pub(crate) err: Error,
+    /// The extack message.
+    pub(crate) msg: &'static CStr,
+}
+
+impl ConfigFault {
+    /// A fault with `err` and `msg`.
+    pub(crate) const fn new(err: Error, msg: &'static CStr) -> Self {
+        Self { err, msg }
+    }
+
+    /// Reports the fault in `extack` and returns its error.
+    pub(crate) fn report(self, extack: *mut sys::netlink_ext_ack) -> Error {
+        set_err_msg(extack, self.msg);
+        self.err
+    }
+}
+
+/// `-EMSGSIZE` (not among `kernel::error::code` in 6.12).
+pub(crate) fn emsgsize() -> Error {
+    Error::from_errno(-(kernel::bindings::EMSGSIZE as c_int))
+}
+
+/// `-EOPNOTSUPP`.
+pub(crate) fn eopnotsupp() -> Error {
+    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as c_int))
 }
 
 /// A spinlock taken with bottom halves disabled, guarding a `T` that the
@@ -102,27 +140,32 @@ impl<T> BhLock<T> {
         // SAFETY: the lock was initialised (type invariant).
         unsafe { sys::carp_spin_lock_bh(self.lock.get()) };
         // INVARIANT: the lock is held until the guard drops.
-        BhGuard { lock: self }
+        BhGuard {
+            lock: self,
+            _not_send: PhantomData,
+        }
     }
 
     /// Gives up the data, which must not be locked any more.
     ///
     /// # Safety
     ///
-    /// Nobody may hold or take the lock again.
-    pub(crate) unsafe fn drop_data(this: *mut Self) {
+    /// Nobody may hold or take the lock again, and this is called once.
+    pub(crate) unsafe fn drop_data(&self) {
         // SAFETY: by the caller's guarantee nobody accesses `data` any more.
-        unsafe { core::ptr::drop_in_place((*this).data.get()) };
+        unsafe { core::ptr::drop_in_place(self.data.get()) };
     }
 }
 
-/// Proof that a [`BhLock`] is held; unlocks when dropped.
+/// Proof that a [`BhLock`] is held; unlocks when dropped. Not `Send`: a
+/// spinlock is released on the CPU that took it.
 ///
 /// # Invariants
 ///
 /// `lock.lock` is held by this guard.
 pub(crate) struct BhGuard<'a, T> {
     lock: &'a BhLock<T>,
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl<T> core::ops::Deref for BhGuard<'_, T> {
@@ -147,15 +190,103 @@ impl<T> Drop for BhGuard<'_, T> {
     }
 }
 
+/// Proof that what RCU protects stays alive: the RCU read side is held, or
+/// RTNL, which every writer of carp's RCU lists and pointers holds.
+///
+/// Lookups that return references into RCU-protected data take a
+/// `&'a impl Protected` and tie their result to `'a`.
+pub(crate) trait Protected {}
+
+/// The RCU read side is held (a softirq, or `rcu_read_lock`).
+///
+/// # Invariants
+///
+/// While a value exists, the CPU that made it is inside an RCU read-side
+/// critical section. Not `Send`.
+pub(crate) struct Rcu {
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Rcu {
+    /// The caller is in an RCU read-side critical section that outlives the
+    /// token (the receive path, a softirq, an hrtimer callback).
+    ///
+    /// # Safety
+    ///
+    /// The read side must be held for the token's lifetime.
+    pub(crate) unsafe fn assume() -> Self {
+        Self {
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Protected for Rcu {}
+
+/// RTNL is held.
+///
+/// # Invariants
+///
+/// While a value exists, the current task holds RTNL. Not `Send`.
+pub(crate) struct Rtnl {
+    owned: bool,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Rtnl {
+    /// Takes RTNL; released when the token drops. Process context.
+    pub(crate) fn lock() -> Self {
+        // SAFETY: process context (the callers: netlink handlers, work).
+        unsafe { sys::rtnl_lock() };
+        Self {
+            owned: true,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The caller holds RTNL (a kernel callback that runs under it).
+    ///
+    /// # Safety
+    ///
+    /// RTNL must be held for the token's lifetime.
+    pub(crate) unsafe fn assume() -> Self {
+        Self {
+            owned: false,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for Rtnl {
+    fn drop(&mut self) {
+        if self.owned {
+            // SAFETY: taken in `lock`.
+            unsafe { sys::rtnl_unlock() };
+        }
+    }
+}
+
+impl Protected for Rtnl {}
+
 /// The name of a net_device, for log messages.
 ///
 /// # Safety
 ///
 /// `dev` must be a live net_device; the name may change under RTNL, so the
 /// result is only for immediate printing.
-pub(crate) unsafe fn dev_name<'a>(dev: *const sys::net_device) -> &'a core::ffi::CStr {
+pub(crate) unsafe fn dev_name<'a>(dev: *const sys::net_device) -> &'a CStr {
     // SAFETY: `name` is a NUL-terminated array inside a live device.
-    unsafe { core::ffi::CStr::from_ptr((*dev).name.as_ptr()) }
+    unsafe { CStr::from_ptr((*dev).name.as_ptr()) }
+}
+
+/// The name of a net_device as text, for log messages (see [`dev_name`]).
+///
+/// # Safety
+///
+/// As [`dev_name`].
+pub(crate) unsafe fn dev_str<'a>(dev: *const sys::net_device) -> &'a str {
+    // SAFETY: forwarded.
+    unsafe { dev_name(dev) }.to_str().unwrap_or("carp")
 }
 
 /// The current time for the protocol core: CLOCK_MONOTONIC in ns.
@@ -163,4 +294,17 @@ pub(crate) fn now() -> u64 {
     // SAFETY: ktime_get has no preconditions.
     let t = unsafe { sys::ktime_get() };
     u64::try_from(t).unwrap_or(0)
+}
+
+/// The 6-byte hardware address of an Ethernet device.
+///
+/// # Safety
+///
+/// `dev` is a live Ethernet device (`addr_len` 6); the address may change
+/// under RTNL, so it is copied.
+pub(crate) unsafe fn dev_mac(dev: *const sys::net_device) -> [u8; 6] {
+    let mut mac = [0u8; 6];
+    // SAFETY: `dev_addr` of an Ethernet device holds 6 bytes.
+    unsafe { mac.copy_from_slice(core::slice::from_raw_parts((*dev).dev_addr, 6)) };
+    mac
 }

@@ -24,9 +24,10 @@ mkdir -p "$out"
 echo "build-kernel: building $variant kernel in $out (log: $log)" >&2
 start=$(date +%s)
 {
-	make -C "$KSRC" O="$out" "${KMAKE_FLAGS[@]}" x86_64_defconfig
-	make -C "$KSRC" O="$out" "${KMAKE_FLAGS[@]}" kvm_guest.config
-	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}"
+	# allnoconfig seeded with our fragments: nothing is built that they do
+	# not ask for (directly or through what they select).
+	cat "${frags[@]}" > "$out/carp.allconfig"
+	make -C "$KSRC" O="$out" "${KMAKE_FLAGS[@]}" KCONFIG_ALLCONFIG="$out/carp.allconfig" allnoconfig
 	make -C "$KSRC" O="$out" "${KMAKE_FLAGS[@]}" olddefconfig
 	# Every option of our fragments must have survived olddefconfig: a silently
 	# dropped CONFIG_RUST would give a kernel that cannot load carp.ko.

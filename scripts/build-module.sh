@@ -20,11 +20,13 @@ kdir=$("$here/build-kernel.sh" "$variant")
 # Each kernel gets its own build directory: the generated bindings and the
 # objects depend on the kernel's configuration (spinlock_t grows with
 # lockdep, for one), and kbuild would not notice a switch of kernels.
-# 6.12 has no MO=, so the sources are mirrored there (mtimes kept, so
-# kbuild rebuilds only what changed).
+# 6.12 has no MO=, so the sources are mirrored there.
 bdir=$CACHE_ROOT/module-$(basename "$kdir")
 mkdir -p "$bdir"
-rsync -a --delete --include='/Kbuild' --include='/*.rs' --include='/*.c' --include='/*.h' \
+# Content compared (-c), times not copied: a file whose content changed gets
+# a new mtime even when the source is older than the objects (switching
+# trees), so kbuild rebuilds exactly what changed.
+rsync -rlpc --delete --include='/Kbuild' --include='/*.rs' --include='/*.c' --include='/*.h' \
 	--include='/include/***' --exclude='*_generated.rs' --exclude='/*' \
 	--filter='P *.o' --filter='P *.ko' --filter='P .*.cmd' --filter='P *.mod*' \
 	--filter='P *.d' --filter='P modules.order' --filter='P Module.symvers' \
@@ -72,5 +74,13 @@ lint)
 	touch "$bdir/carp.rs"
 	kmake CLIPPY=1 modules
 	"$here/rustfmt-check.sh"
+	# A shared reference turned into a write pointer (the aliasing the
+	# review found): what changes under readers is Opaque<T> or atomic.
+	if grep -n 'addr_of!([^)]*)\.cast_mut()\|as \*const [A-Za-z_:]* as \*mut' "$top"/*.rs; then
+		echo "build-module: write through a pointer from a shared reference (use Opaque<T>)" >&2
+		exit 1
+	fi
+	# One-way dependencies between the module's files (no import cycle).
+	"$here/deps-check.sh"
 	;;
 esac

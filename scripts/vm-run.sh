@@ -1,28 +1,26 @@
 #!/bin/bash
-# Runs inside the VM: loads carp.ko, runs the VM tests, and fails a test
-# when the kernel log shows a splat (BUG, WARNING, Oops, KASAN, UBSAN,
-# lockdep, refcount, kmemleak). Output is TAP, read by scripts/check.sh.
-#   vm-run.sh KO [TEST...]
+# Runs inside the VM: loads carp.ko, runs the given VM test files, and
+# reports in TAP:
+# - every check of a file ("ok - T: ..." / "not ok - T: ...");
+# - a file that does not reach its end (an unset variable, an error under
+#   `set -u`, a crash of the shell) or exceeds its time budget:
+#   "not ok - T: aborted" / "not ok - T: over the budget";
+# - a kernel splat during a file (BUG, WARNING, Oops, KASAN, UBSAN,
+#   lockdep, RCU, refcount, a device reference leak): "not ok - T: no
+#   kernel splat";
+# - kmemleak (debug kernel): cleared after insmod, scanned before and after
+#   rmmod; any new unreferenced object fails.
+#   vm-run.sh KO TEST...     (CARP_TEST_BUDGET: seconds per file)
 # SPDX-License-Identifier: GPL-2.0
 set -u
-export CARP_KO=$1; shift
-# Progress, written as it happens to a directory the host can read (the
-# host's root is read-only in the guest; vm-test.sh shares this one).
-if [ -n "${CARP_VM_PROGRESS:-}" ]; then
-	exec > >(tee "$CARP_VM_PROGRESS") 2>&1
-fi
+export CARP_KO=$1
+shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 tdir=$top/tests/vm
 export PATH=$top/tools/target/release:$PATH
-tests=("$@")
-if [ ${#tests[@]} -eq 0 ]; then
-	for f in "$tdir"/*.sh; do
-		n=$(basename "$f" .sh)
-		[ "$n" = lib ] || tests+=("$n")
-	done
-fi
+budget=${CARP_TEST_BUDGET:-300}
 
-splat_re='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|refcount_t:|unreferenced object|general protection fault|Call Trace:|kernel BUG|list_add corruption|list_del corruption|scheduling while atomic|sleeping function called from invalid context'
+splat_re='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|refcount_t:|unreferenced object|general protection fault|Call Trace:|kernel BUG|list_add corruption|list_del corruption|scheduling while atomic|sleeping function called from invalid context|unregister_netdevice: waiting for'
 
 dmesg_check() {
 	local name=$1 log
@@ -35,6 +33,26 @@ dmesg_check() {
 	fi
 }
 
+kml=/sys/kernel/debug/kmemleak
+[ -e "$kml" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+# kmemleak_check WHEN: any object kmemleak finds unreferenced since the
+# last clear fails.
+kmemleak_check() {
+	[ -e "$kml" ] || return 0
+	echo scan >"$kml"
+	sleep 1
+	echo scan >"$kml"
+	local n
+	n=$(grep -c 'unreferenced object' "$kml")
+	if [ "$n" -gt 0 ]; then
+		echo "not ok - kmemleak: no leak ($1: $n unreferenced objects)"
+		head -80 "$kml" | sed 's/^/#   /'
+	else
+		echo "ok - kmemleak: no leak ($1)"
+	fi
+	echo clear >"$kml"
+}
+
 echo "# kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus"
 dmesg -c >/dev/null
 sysctl -qw kernel.panic_on_warn=0 2>/dev/null
@@ -42,12 +60,14 @@ ip link set lo up
 if ! insmod "$CARP_KO"; then
 	echo "not ok - load: insmod carp.ko"
 	dmesg | tail -20 | sed 's/^/#   /'
+	echo "# vm-run done"
 	exit 0
 fi
 echo "ok - load: insmod carp.ko"
+[ -e "$kml" ] && echo clear >"$kml"
 dmesg_check load
 
-for t in "${tests[@]}"; do
+for t in "$@"; do
 	f=$tdir/$t.sh
 	if [ ! -f "$f" ]; then
 		echo "not ok - $t: no such test ($f)"
@@ -55,28 +75,29 @@ for t in "${tests[@]}"; do
 	fi
 	echo "# test $t"
 	start=$(date +%s.%N)
-	( export CARP_TEST=$t; cd "$tdir"; . ./lib.sh; . "$f"; cleanup_ns ) 2>&1
-	echo "# test $t took $(echo "$(date +%s.%N) - $start" | bc) s"
-	# Leave no namespace behind for the next test.
+	# Each file in its own shell with `set -u`; it must reach its end.
+	CARP_TEST=$t timeout -k 10 "$budget" bash -u -c \
+		'cd "$1" && . ./lib.sh && . "$2" && cleanup_ns && echo "# end of $CARP_TEST"' \
+		vm-test "$tdir" "$f" 2>&1 | tee /tmp/vm-test.out
+	rc=${PIPESTATUS[0]}
+	took=$(echo "$(date +%s.%N) - $start" | bc)
+	if [ $rc = 124 ] || [ $rc = 137 ]; then
+		echo "not ok - $t: over the budget of $budget s per test file (stopped)"
+	elif [ $rc != 0 ] || ! grep -qx "# end of $t" /tmp/vm-test.out; then
+		echo "not ok - $t: aborted (exit $rc before the end of the file)"
+	fi
+	echo "# test $t took $took s"
+	# Leave no namespace or process behind for the next test.
+	for p in carpctl ucarp tcpdump tshark keepalived iperf3; do pkill -x "$p"; done 2>/dev/null
 	for ns in $(ip netns list | awk '{print $1}'); do ip netns del "$ns"; done
+	lsmod | grep -q '^carp ' || insmod "$CARP_KO"
 	dmesg_check "$t"
 done
 
+kmemleak_check "before rmmod"
 if lsmod | grep -q '^carp '; then
 	if rmmod carp; then echo "ok - unload: rmmod carp"; else echo "not ok - unload: rmmod carp"; fi
 fi
-if [ -e /sys/kernel/debug/kmemleak ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null; then
-	if [ -e /sys/kernel/debug/kmemleak ]; then
-		echo scan > /sys/kernel/debug/kmemleak; sleep 1
-		echo scan > /sys/kernel/debug/kmemleak
-		leaks=$(grep -c 'unreferenced object' /sys/kernel/debug/kmemleak)
-		if [ "$leaks" -gt 0 ] && grep -q 'carp' /sys/kernel/debug/kmemleak; then
-			echo "not ok - kmemleak: no leak from carp"
-			head -60 /sys/kernel/debug/kmemleak | sed 's/^/#   /'
-		else
-			echo "ok - kmemleak: no leak from carp ($leaks unrelated objects)"
-		fi
-	fi
-fi
+kmemleak_check "after rmmod"
 dmesg_check unload
 echo "# vm-run done"

@@ -1,38 +1,89 @@
 #!/usr/bin/env bash
-# Boots our kernel once with virtme-ng and runs the VM tests in it.
+# Runs the VM tests: boots our kernel with virtme-ng and runs the test
+# files of tests/vm in it, sharded over as many VMs as the machine has
+# cores (one vCPU each; the files are serial scripts), balanced by their
+# last measured durations. Prints one merged TAP stream on stdout and
+# exits non-zero if anything failed.
 #   vm-test.sh [TEST...]      (KVARIANT=base|debug, default base)
-# TCG by default: /dev/kvm on our machines is nested PVM, on which qemu's
-# KVM mode aborts or crawls. CARP_VM_KVM=1 opts in to KVM.
-# Prints the TAP output; the log is kept in $CARP_VM_LOG if set.
+# Environment: CARP_VM_SHARDS (VM count), CARP_VM_TIMEOUT (per VM, s),
+# CARP_TEST_BUDGET (per test file, s; 300 by default).
 # SPDX-License-Identifier: GPL-2.0
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/env.sh"
+. "$here/vm-lib.sh"
 variant=${KVARIANT:-base}
 kdir=$("$here/build-kernel.sh" "$variant")
 "$here/build-module.sh" "$variant" >&2
 "$here/build-tools.sh" >&2
 
-kvm=(--disable-kvm)
-[ "${CARP_VM_KVM:-0}" = 1 ] && kvm=()
+tests=("$@")
+if [ ${#tests[@]} -eq 0 ]; then
+	for f in "$top"/tests/vm/*.sh; do
+		n=$(basename "$f" .sh)
+		[ "$n" = lib ] || tests+=("$n")
+	done
+fi
+shards=${CARP_VM_SHARDS:-$(nproc)}
+[ "$shards" -gt ${#tests[@]} ] && shards=${#tests[@]}
+[ "$shards" -ge 1 ] || shards=1
 mem=2G
-append="no5lvl"
-# KASAN under TCG is slow; give the tests room.
-timeout=2400
-[ "$variant" = debug ] && mem=4G && timeout=3300
+[ "$variant" = debug ] && mem=3G
+budget=${CARP_TEST_BUDGET:-300}
+timeout=${CARP_VM_TIMEOUT:-2700}
 
-# The guest writes its TAP output here as it goes (tail -f to watch).
-progress=$CACHE_ROOT/vm-progress
-mkdir -p "$progress"
-: > "$progress/tap"
+# Durations of the last runs on this machine (the cache), else the
+# checked-in estimates.
+durs=$CACHE_ROOT/vm-durations.$variant
+seed=$top/tests/vm/durations.$variant
+[ -f "$durs" ] || cp "$seed" "$durs" 2>/dev/null || : >"$durs"
+# Longest first, each to the least loaded shard (LPT).
+assign=$(for t in "${tests[@]}"; do
+	d=$(awk -v t="$t" '$1 == t { print $2 }' "$durs")
+	echo "$t ${d:-60}"
+done | sort -k2,2nr | awk -v n="$shards" '
+	{ best = 0; for (i = 1; i < n; i++) if (load[i] < load[best]) best = i
+	  load[best] += $2; list[best] = list[best] " " $1 }
+	END { for (i = 0; i < n; i++) print i ":" list[i] }')
+
+out=$CACHE_ROOT/vm-out
+rm -rf "$out"
+mkdir -p "$out"
 cd "$top"
-# Not --foreground: on timeout the whole process group (vng and its qemu)
-# is signalled. PYTHONUNBUFFERED: vng passes the guest's output on as it
-# comes, so a log shows how far a run got.
-PYTHONUNBUFFERED=1 timeout -k 20 "${CARP_VM_TIMEOUT:-$timeout}" \
-	vng --run "$kdir/arch/x86/boot/bzImage" "${kvm[@]}" --force-9p \
-		--user root --cpus 2 --memory "$mem" --append "$append" \
-		--rwdir "$progress" \
-		--exec "CARP_VM_PROGRESS=$progress/tap $top/scripts/vm-run.sh $top/carp-$variant.ko $*" 2>&1 |
-	tee "${CARP_VM_LOG:-/dev/null}"
+pids=()
+while IFS=: read -r i list; do
+	echo "# shard $i:$list" >&2
+	vm_run "$kdir" 1 "$mem" "$timeout" "$out/shard$i.console" \
+		"CARP_TEST_BUDGET=$budget $top/scripts/vm-run.sh $top/carp-$variant.ko $list" \
+		>"$out/shard$i.tap" 2>/dev/null &
+	pids+=($!)
+done <<<"$assign"
+for p in "${pids[@]}"; do wait "$p" || true; done
+
+# Merge: each shard's TAP; a shard that did not finish names the test it
+# was in (a kernel crash or the VM timeout) and shows its console and log.
+failed=0
+console_splat='^\[ *[0-9.]+\] (.*(BUG:|Oops|WARNING:|KASAN|UBSAN|Kernel panic|Call Trace|unregister_netdevice: waiting))'
+for i in $(seq 0 $((shards - 1))); do
+	tap=$out/shard$i.tap console=$out/shard$i.console
+	grep -E '^(not )?ok |^#' "$tap" || true
+	if ! grep -q '^# vm-run done' "$tap"; then
+		cur=$(awk '/^# test [^ ]+$/ { t = $3 } /^# test [^ ]+ took/ { t = "" } END { print t }' "$tap")
+		echo "not ok - ${cur:-vm}: aborted: the VM of shard $i stopped (kernel crash or timeout)"
+		echo "#   kernel console of shard $i:"
+		tail -80 "$console" | sed 's/^/#   /'
+		echo "#   full output of shard $i:"
+		sed 's/^/#   /' "$tap"
+		failed=1
+	elif grep -Eq "$console_splat" "$console"; then
+		echo "#   kernel console of shard $i:"
+		grep -E -A30 "$console_splat" "$console" | head -80 | sed 's/^/#   /'
+	fi
+	grep -q '^not ok' "$tap" && failed=1
+	# Remember this run's durations for the next sharding.
+	awk '/^# test [^ ]+ took/ { print $3, int($5 + 0.5) }' "$tap" | while read -r t d; do
+		{ grep -v "^$t " "$durs" || true; echo "$t $d"; } >"$durs.new" && mv "$durs.new" "$durs"
+	done
+done
+exit $failed

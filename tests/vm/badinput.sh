@@ -45,4 +45,19 @@ check "inject a valid advertisement with advskew 0" inject good 1 0 secret 192.0
 check "a steps down to BACKUP" wait_for 10 bash -c \
 	"dmesg | grep -q 'carp0: state transition (vhid 1): MASTER -> BACKUP'"
 check "a takes MASTER back when the injector is silent" wait_for 15 state_is a carp0 master
+
+# Peers that hash the carp interface's link-local address (FreeBSD, older
+# OpenBSD: fe80::200:5eff:fe00:101 from the virtual MAC) are verified too,
+# although a Linux BACKUP has no link-local address on carp0.
+ip -n a addr add 2001:db8::1/64 dev carp0 nodad
+check "a is MASTER again with an IPv6 VIP" wait_for 15 state_is a carp0 master
+bad=$(stat badauth)
+mark=$(dmesg | wc -l)
+check "inject an advertisement hashed with the wrong link-local address" \
+	inject goodll 1 0 secret 192.0.2.1 2001:db8::1 fe80::1
+check "it fails authentication" wait_for 5 bash -c "[ \$(ip netns exec a carpctl -j stats | grep -o '\"badauth\":[0-9]*' | cut -d: -f2) -gt $bad ]"
+check "inject one hashed with the virtual MAC's link-local address" \
+	inject goodll 1 0 secret 192.0.2.1 2001:db8::1 fe80::200:5eff:fe00:101
+check "it is accepted: a steps down to BACKUP" wait_for 10 bash -c \
+	"dmesg | tail -n +$((mark + 1)) | grep -q 'carp0: state transition (vhid 1): MASTER -> BACKUP'"
 cleanup_ns

@@ -10,6 +10,11 @@ Cases (each sent once, IPv4 to 224.0.0.18 unless it starts with v6):
                 (its sender sees its own cookie)
   v6badttl v6badsum v6badlen                    the same over IPv6 (ff02::12)
   good VHID SKEW PASS VIP                       a valid advertisement
+  goodll VHID SKEW PASS VIP4 VIP6 LL6           a valid IPv6 advertisement whose
+                HMAC includes the link-local address LL6 (scope bytes zero),
+                as FreeBSD and older OpenBSD compute it
+  flood COUNT   COUNT protocol-112 packets to 127.0.0.1 (raw IP socket:
+                works in an unprivileged user namespace), IFACE ignored
   capture COUNT FILE  write the next COUNT advertisements (IPv4 or IPv6)
                       seen on IFACE to FILE (pcap), for tshark -r
 The vhid of the crafted packets is 1 (badvhid: 99), advbase 1, advskew 0.
@@ -79,6 +84,11 @@ def write_pcap(path, frames):
 
 def main():
     iface, args = sys.argv[1], sys.argv[2:]
+    if args[0] == "flood":
+        r = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+        for _ in range(int(args[1])):
+            r.sendto(carp(), ("127.0.0.1", 0))
+        return
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
     while args:
@@ -94,6 +104,16 @@ def main():
             msg = bytes([2, 1, vhid]) + socket.inet_aton(vip) + counter
             md = hmac.new(key, msg, "sha1").digest()
             frame = ipv4(carp(vhid, skew, counter=counter, md=md))
+        elif case == "goodll":
+            vhid, skew, key = int(args[0]), int(args[1]), args[2].encode()
+            vip4, vip6, ll = args[3], args[4], args[5]
+            del args[:6]
+            counter = b"\x03" * 8
+            addrs = sorted([socket.inet_pton(socket.AF_INET6, vip6),
+                            socket.inet_pton(socket.AF_INET6, ll)])
+            msg = bytes([2, 1, vhid]) + socket.inet_aton(vip4) + b"".join(addrs) + counter
+            md = hmac.new(key, msg, "sha1").digest()
+            frame = ipv6(carp(vhid, skew, counter=counter, md=md))
         else:
             frame = {
                 "badttl": lambda: ipv4(carp(), ttl=64),

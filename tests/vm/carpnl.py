@@ -5,18 +5,22 @@
     carpnl.py set DEV [vhid N] [advskew N] [advbase N] [pass P]
                       [carpnodes V:S,...] [balancing MODE] [peer A.B.C.D]
                       [state master|backup]
+    carpnl.py add DEV [link LOWER] [index N] [netns NAME] [SETTINGS as set]
+                              creates a carp device in one request
     carpnl.py show DEV        prints key=value lines
 
 Errors print the kernel's extack message and exit 1. (carpctl, with a real
 netlink library, is the user tool; this keeps the VM tests independent.)
 """
+import os
 import socket
 import struct
 import sys
 
 RTM_NEWLINK, RTM_GETLINK = 16, 18
 NLM_F_REQUEST, NLM_F_ACK = 1, 4
-IFLA_IFNAME, IFLA_LINKINFO = 3, 18
+IFLA_IFNAME, IFLA_LINK, IFLA_LINKINFO, IFLA_NET_NS_FD = 3, 5, 18, 28
+NLM_F_CREATE, NLM_F_EXCL = 0x400, 0x200
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 NLMSG_ERROR = 2
 NLMSGERR_ATTR_MSG = 1
@@ -59,7 +63,7 @@ def ifinfo(dev):
     return struct.pack("=BxHiII", 0, 0, socket.if_nametoindex(dev), 0, 0)
 
 
-def do_set(dev, args):
+def info_data(args):
     data = b""
     it = iter(args)
     for key in it:
@@ -84,9 +88,34 @@ def do_set(dev, args):
             data += attr(ATTRS[key], raw)
         else:
             sys.exit(f"carpnl: unknown key {key}")
-    linkinfo = attr(IFLA_INFO_KIND, b"carp\0") + attr(IFLA_INFO_DATA, data)
-    body = ifinfo(dev) + attr(IFLA_LINKINFO | 0x8000, linkinfo)
-    reply = talk(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, body)
+    return attr(IFLA_INFO_KIND, b"carp\0") + attr(IFLA_INFO_DATA, data)
+
+
+def do_set(dev, args):
+    body = ifinfo(dev) + attr(IFLA_LINKINFO | 0x8000, info_data(args))
+    check_reply(talk(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, body))
+
+
+def do_add(dev, args):
+    index, extra, rest = 0, b"", []
+    it = iter(args)
+    for key in it:
+        val = next(it)
+        if key == "link":
+            extra += attr(IFLA_LINK, struct.pack("=I", socket.if_nametoindex(val)))
+        elif key == "index":
+            index = int(val)
+        elif key == "netns":
+            fd = os.open(f"/run/netns/{val}", os.O_RDONLY)
+            extra += attr(IFLA_NET_NS_FD, struct.pack("=I", fd))
+        else:
+            rest += [key, val]
+    body = struct.pack("=BxHiII", 0, 0, index, 0, 0) + attr(IFLA_IFNAME, dev.encode() + b"\0")
+    body += extra + attr(IFLA_LINKINFO | 0x8000, info_data(rest))
+    check_reply(talk(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, body))
+
+
+def check_reply(reply):
     _, t, flags, _, _ = struct.unpack_from("=IHHII", reply)
     if t == NLMSG_ERROR:
         err = struct.unpack_from("=i", reply, 16)[0]
@@ -126,6 +155,8 @@ def main():
     cmd, dev = sys.argv[1], sys.argv[2]
     if cmd == "set":
         do_set(dev, sys.argv[3:])
+    elif cmd == "add":
+        do_add(dev, sys.argv[3:])
     elif cmd == "show":
         do_show(dev)
     else:

@@ -91,6 +91,12 @@ link_absent() {
 	! link_exists "$@"
 }
 
+# as_nobody COMMAND...: runs COMMAND as an unprivileged user (uid and gid
+# 65534, no capabilities, no supplementary groups).
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"
+}
+
 # The module under test.
 carp_load() {
 	lsmod | grep -q '^carp ' || insmod "$CARP_KO"

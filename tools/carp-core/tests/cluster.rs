@@ -14,6 +14,7 @@ const VIP: [[u8; 4]; 1] = [[192, 0, 2, 1]];
 const ADDRS: Addrs<'static> = Addrs {
     v4: &VIP,
     v6: &[],
+    v6ll: &[],
     lladdr: None,
 };
 const MS: u64 = S / 1000;

@@ -21,6 +21,12 @@ struct Host {
     actions: Vec<Action>,
     v4: Vec<[u8; 4]>,
     v6: Vec<[u8; 16]>,
+    /// Link-local addresses, kept apart as the kernel glue does.
+    v6ll: Vec<[u8; 16]>,
+}
+
+fn is_ll(a: &[u8; 16]) -> bool {
+    a[0] == 0xfe && a[1] & 0xc0 == 0x80
 }
 
 impl Host {
@@ -30,11 +36,13 @@ impl Host {
             actions: vec![],
             v4: vec![[192, 0, 2, 1]],
             v6: vec![],
+            v6ll: vec![],
         };
         let mut a = vec![];
         let addrs = Addrs {
             v4: &h.v4,
             v6: &h.v6,
+            v6ll: &h.v6ll,
             lladdr: None,
         };
         h.carp.set_addresses(0, &addrs, &mut |x| a.push(x));
@@ -50,6 +58,7 @@ impl Host {
         Addrs {
             v4: &self.v4,
             v6: &self.v6,
+            v6ll: &self.v6ll,
             lladdr: None,
         }
     }
@@ -63,6 +72,7 @@ impl Host {
             &Addrs {
                 v4: &self.v4,
                 v6: &self.v6,
+                v6ll: &self.v6ll,
                 lladdr: None,
             },
             &mut |x| a.push(x),
@@ -75,6 +85,7 @@ impl Host {
         let addrs = Addrs {
             v4: &self.v4,
             v6: &self.v6,
+            v6ll: &self.v6ll,
             lladdr: None,
         };
         let r = self
@@ -85,11 +96,13 @@ impl Host {
     }
     fn set_addresses(&mut self, now: u64, v4: &[[u8; 4]], v6: &[[u8; 16]]) {
         self.v4 = v4.to_vec();
-        self.v6 = v6.to_vec();
+        self.v6 = v6.iter().copied().filter(|a| !is_ll(a)).collect();
+        self.v6ll = v6.iter().copied().filter(is_ll).collect();
         let mut a = vec![];
         let addrs = Addrs {
             v4: &self.v4,
             v6: &self.v6,
+            v6ll: &self.v6ll,
             lladdr: None,
         };
         self.carp.set_addresses(now, &addrs, &mut |x| a.push(x));
@@ -100,6 +113,7 @@ impl Host {
         let addrs = Addrs {
             v4: &self.v4,
             v6: &self.v6,
+            v6ll: &self.v6ll,
             lladdr: None,
         };
         self.carp
@@ -111,6 +125,7 @@ impl Host {
         let addrs = Addrs {
             v4: &self.v4,
             v6: &self.v6,
+            v6ll: &self.v6ll,
             lladdr: None,
         };
         self.carp.set_demote(now, d, &addrs, &mut |x| a.push(x));
@@ -120,6 +135,7 @@ impl Host {
         let addrs = Addrs {
             v4: &self.v4,
             v6: &self.v6,
+            v6ll: &self.v6ll,
             lladdr: None,
         };
         self.carp.force_state(now, st, &addrs, &mut |_| {});
@@ -391,7 +407,7 @@ fn hmac_contexts_accept_either_linklocal_policy() {
     h.set_addresses(0, &[], &[g, ll]);
     for ctx in [HmacContext::Orig, HmacContext::NoV6Ll] {
         let counter = [9; 8];
-        let hmac = hmac_finish(&hmac_prefix(&key, 1, None, &[], &[ll, g], ctx), &counter);
+        let hmac = hmac_finish(&hmac_prefix(&key, 1, None, &[], &[ll, g], &[], ctx), &counter);
         let hdr = Header {
             version: 2,
             typ: 1,
@@ -495,4 +511,45 @@ fn sends_have_right_fields() {
         (2, 1, 42, 7, 7, 1)
     );
     assert_eq!(hdr.counter, h.carp.vhes()[0].cookie());
+}
+
+#[test]
+fn hmac_with_the_bsd_linklocal_of_the_virtual_mac_is_accepted() {
+    // An older OpenBSD peer hashes its carp interface's link-local address,
+    // derived from the virtual MAC, which a Linux BACKUP does not have
+    // (addrconf adds it only with carrier): verified all the same.
+    let g = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let derived = eui64_linklocal([0, 0, 0x5e, 0, 1, 1]);
+    assert_eq!(
+        derived,
+        [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 2, 0, 0x5e, 0xff, 0xfe, 0, 1, 1]
+    );
+    let key = Key::new(b"pw").unwrap();
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.set_addresses(0, &[], &[g]);
+    let counter = [7; 8];
+    let hdr = |hmac| Header {
+        version: 2,
+        typ: 1,
+        vhid: 1,
+        advskew: 0,
+        authlen: 7,
+        demote: 0,
+        advbase: 1,
+        cksum: 0,
+        counter,
+        hmac,
+    };
+    let good = hmac_finish(
+        &hmac_prefix(&key, 1, None, &[], &[g], &[derived], HmacContext::Orig),
+        &counter,
+    );
+    assert_eq!(h.input(S, &hdr(good).encode(), false), Ok(()));
+    // Another link-local address is not accepted.
+    let other = eui64_linklocal([0, 0, 0x5e, 0, 1, 2]);
+    let bad = hmac_finish(
+        &hmac_prefix(&key, 1, None, &[], &[g], &[other], HmacContext::Orig),
+        &counter,
+    );
+    assert_eq!(h.input(S, &hdr(bad).encode(), false), Err(RxError::BadAuth));
 }

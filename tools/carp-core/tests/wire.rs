@@ -153,7 +153,7 @@ fn ours(
     ctx: HmacContext,
 ) -> String {
     let k = Key::new(key).unwrap();
-    let p = hmac_prefix(&k, vhid, None, v4, v6, ctx);
+    let p = hmac_prefix(&k, vhid, None, v4, v6, &[], ctx);
     hmac_finish(&p, &counter)
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Where the VM tests' time goes: boots the base and the debug kernel with
+# the options that can be switched at boot, and times a VM boot and the
+# process starts the tests are made of. Prints an rst table (the one in
+# Documentation/building-and-testing.rst). One VM at a time, one vCPU, as
+# the test shards run.
+#   vm-cost.sh [ROUNDS]
+# SPDX-License-Identifier: GPL-2.0
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/env.sh"
+. "$here/vm-lib.sh"
+rounds=${1:-5}
+base=$("$here/build-kernel.sh" base)
+debug=$("$here/build-kernel.sh" debug)
+"$here/build-tools.sh" >&2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The guest side: median of ROUNDS runs of each command, in ms.
+cat >"$tmp/guest.sh" <<'EOF'
+rounds=$1
+export PATH=$2:$PATH
+ip netns add cost
+med() {
+	local i s t=()
+	for i in $(seq "$rounds"); do
+		s=$(date +%s%N); "$@" >/dev/null 2>&1; t+=($(( ($(date +%s%N) - s) / 1000000 )))
+	done
+	printf '%s\n' "${t[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+echo "ip $(med ip link show)"
+echo "netns $(med ip netns exec cost true)"
+echo "bash $(med bash -c true)"
+echo "python $(med python3 -I -S -c pass)"
+echo "carpctl $(med carpctl --version)"
+echo "tcpdump $(med tcpdump --version)"
+EOF
+
+# row NAME KDIR APPEND...: one configuration.
+row() {
+	local name=$1 kdir=$2; shift 2
+	local saved=("${VM_APPEND[@]}") t0 t1
+	VM_APPEND+=("$@")
+	t0=$(date +%s%N)
+	vm_run "$kdir" 1 2G 600 /dev/null true >/dev/null 2>&1 || true
+	t1=$(date +%s%N)
+	vm_run "$kdir" 1 2G 900 /dev/null "bash $tmp/guest.sh $rounds $top/tools/target/release" \
+		>"$tmp/out" 2>/dev/null || true
+	VM_APPEND=("${saved[@]}")
+	local v=()
+	for k in ip netns bash python carpctl tcpdump; do
+		v+=("$(awk -v k="$k" '$1 == k { print $2 }' "$tmp/out")")
+	done
+	printf '%-44s %6s %6s %6s %6s %6s %7s %7s\n' "$name" \
+		"$(( (t1 - t0) / 1000000000 ))" "${v[@]}"
+}
+
+cfg_none=(--append "rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=none")
+echo "median ms per command ($rounds runs), boot in s; one vCPU, TCG"
+printf '%-44s %6s %6s %6s %6s %6s %7s %7s\n' configuration boot ip netns bash python3 carpctl tcpdump
+row "base, 9p cache=none (vng's default)" "$base" "${cfg_none[@]}"
+row "base" "$base"
+row "debug, 9p cache=none" "$debug" "${cfg_none[@]}"
+row "debug (all checkers)" "$debug"
+row "debug, kmemleak off" "$debug" --append kmemleak=off
+row "debug, kmemleak and debug objects off" "$debug" --append "kmemleak=off debug_objects=0 no_debug_objects"
+row "debug, also lockdep proving off" "$debug" \
+	--append "kmemleak=off no_debug_objects lockdep.prove_locking=0"
