@@ -364,6 +364,18 @@ impl ArpHashKey {
     }
 }
 
+impl ArpHashKey {
+    /// The key's words (to publish it for lock-free readers).
+    pub fn words(&self) -> [u32; 3] {
+        self.words
+    }
+
+    /// A key from [`ArpHashKey::words`].
+    pub fn from_words(words: [u32; 3]) -> Self {
+        Self { words }
+    }
+}
+
 /// The ARP/NDP-balancing hash of a requester's MAC address.
 pub fn arp_hash(key: &ArpHashKey, mac: &[u8; 6]) -> u32 {
     let m = |i: usize| u32::from(mac[i]);
@@ -458,5 +470,110 @@ impl Snapshot {
     /// Whether this host is MASTER of entry `i`.
     pub const fn master_of(&self, i: usize) -> bool {
         self.running && i < 32 && self.mask & (1 << i) != 0
+    }
+}
+
+/// What the IP-balancing filter does with a packet that arrived on a carp
+/// device in an `ip` mode as layer-2 unicast (for the shared MAC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// Never dropped (CARP itself, neighbour discovery, MLD).
+    Pass,
+    /// Accepted only by the MASTER of the entry this fold maps to.
+    Fold(u32),
+    /// Not a well-formed IP header: dropped by every host (the IP layer
+    /// would drop it anyway), so no two hosts accept it.
+    Malformed,
+}
+
+/// ICMP (v4) types that quote the packet they are about: destination
+/// unreachable, source quench, redirect, time exceeded, parameter problem.
+fn icmp4_error(t: u8) -> bool {
+    matches!(t, 3 | 4 | 5 | 11 | 12)
+}
+
+/// Classifies an IPv4 packet for the filter from its first bytes `p` (the
+/// header, then at least 28 more bytes when there are: an ICMP error's
+/// header and the start of the packet it quotes). As OpenBSD's
+/// `carp_lsdrop`: the fold of source and destination; for ICMP errors the
+/// fold of the quoted packet's destination and the outer destination, so
+/// the error reaches the host that owns the flow; garbage quoted packets
+/// fall back to the outer pair.
+pub fn filter_v4(p: &[u8]) -> Filter {
+    let (Some(&vihl), Some(&proto)) = (p.first(), p.get(9)) else {
+        return Filter::Malformed;
+    };
+    let ihl = usize::from(vihl & 0x0f) * 4;
+    let (Some(src), Some(dst)) = (addr4(p, 12), addr4(p, 16)) else {
+        return Filter::Malformed;
+    };
+    if vihl >> 4 != 4 || ihl < 20 || p.len() < ihl {
+        return Filter::Malformed;
+    }
+    if proto == 112 {
+        return Filter::Pass;
+    }
+    // The first fragment (offset 0) carries the ICMP header.
+    let first = p.get(6..8).is_some_and(|f| f[0] & 0x1f == 0 && f[1] == 0);
+    if proto == 1 && first && p.get(ihl).copied().is_some_and(icmp4_error) {
+        let inner = ihl.saturating_add(8);
+        if let (Some(&v), Some(idst)) = (p.get(inner), addr4(p, inner.saturating_add(16))) {
+            if v >> 4 == 4 {
+                return Filter::Fold(fold_v4(idst, dst));
+            }
+        }
+    }
+    Filter::Fold(fold_v4(src, dst))
+}
+
+/// Classifies an IPv6 packet for the filter from its first bytes (the
+/// header, then up to 48 more: an ICMPv6 header and the header of the
+/// packet an error quotes). Neighbour discovery and MLD pass; ICMPv6
+/// errors are folded on the quoted packet's destination and the outer
+/// destination; everything else on source and destination.
+pub fn filter_v6(p: &[u8]) -> Filter {
+    let (Some(&v), Some(&nh)) = (p.first(), p.get(6)) else {
+        return Filter::Malformed;
+    };
+    let (Some(src), Some(dst)) = (addr16(p, 8), addr16(p, 24)) else {
+        return Filter::Malformed;
+    };
+    if v >> 4 != 6 {
+        return Filter::Malformed;
+    }
+    if nh == 112 {
+        return Filter::Pass;
+    }
+    if nh == 58 {
+        match p.get(40).copied() {
+            // MLD queries/reports (130-132, 143), router/neighbour
+            // discovery and redirects (133-137).
+            Some(130..=137 | 143) => return Filter::Pass,
+            // Errors: unreachable, too big, time exceeded, parameter.
+            Some(1..=4) => {
+                if let (Some(&iv), Some(idst)) = (p.get(48), addr16(p, 48 + 24)) {
+                    if iv >> 4 == 6 {
+                        return Filter::Fold(fold_v6(&idst, &dst));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Filter::Fold(fold_v6(&src, &dst))
+}
+
+fn addr4(p: &[u8], at: usize) -> Option<[u8; 4]> {
+    p.get(at..at.saturating_add(4))?.try_into().ok()
+}
+
+fn addr16(p: &[u8], at: usize) -> Option<[u8; 16]> {
+    p.get(at..at.saturating_add(16))?.try_into().ok()
+}
+
+impl Snapshot {
+    /// The entry a fold maps to.
+    pub fn fold_index(&self, fold: u32) -> Option<usize> {
+        node_index(fold, usize::from(self.count))
     }
 }

@@ -6,7 +6,6 @@
 //! and the carpdev checks before anything changes; on error nothing
 //! changes and the extack message says why, pointing at the attribute.
 
-use crate::carp_balance::Balancing;
 use crate::carp_dev::CarpDev;
 use crate::carp_port::{attach, check_lower, detach, vhid_clash, Port, BUSY, VHID_CLASH};
 use crate::carp_proto::{ConfigAttr, ConfigUpdate, State};
@@ -51,11 +50,6 @@ pub(crate) unsafe fn nla_payload<'a>(a: *const sys::nlattr) -> Option<&'a [u8]> 
     }
 }
 
-/// Whether the kernel enforces a balancing mode: until the netfilter
-/// filter and ARP balancing run, modes other than `none` are refused rather
-/// than accepted and ignored.
-const BALANCING_ENFORCED: bool = false;
-
 /// Validates and applies a configuration request: all or nothing. On error
 /// the extack message says why, pointing at the attribute `attr_of` names.
 ///
@@ -93,14 +87,6 @@ pub(crate) unsafe fn apply_request(
             return Err(EINVAL);
         }
     };
-    if !BALANCING_ENFORCED && new.balancing != Balancing::None {
-        set_err_msg_attr(
-            extack,
-            c"carp: load balancing is not supported yet (balancing none only)",
-            attr_of(ConfigAttr::Balancing),
-        );
-        return Err(crate::carp_util::eopnotsupp());
-    }
     // The carpdev: the current one, or one given now.
     let cur = cd.lower();
     let mut lower = cur;
@@ -161,6 +147,9 @@ pub(crate) unsafe fn apply_request(
         }
     } else if new != old {
         cd.with_core(|carp, _addrs, mut sink| carp.set_config(t, new, &mut sink));
+    }
+    if new.nodes != old.nodes {
+        cd.reset_entry_counters();
     }
     cd.set_mac(rtnl);
     if let Some(s) = force {

@@ -18,15 +18,15 @@
 //!   state implies, written under the state lock).
 
 use crate::carp_addr::DevAddrs;
-use crate::carp_balance::{Balancing, Snapshot};
+use crate::carp_balance::{self, ArpHashKey, Balancing, Snapshot, MAX_NODES};
 use crate::carp_net::{carp_net_of, Stats};
 use crate::carp_proto::{Action, Addrs, Carp, Link, Stat, State};
 use crate::carp_sys as sys;
 use crate::carp_tx::Tx;
-use crate::carp_util::{dev_mac, now, BhGuard, BhLock, KStatic, Rtnl};
+use crate::carp_util::{dev_mac, now, BhGuard, BhLock, KStatic, PcpuCounters, Rtnl};
 use core::ffi::{c_int, c_ulong};
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -51,6 +51,39 @@ pub(crate) struct DevState {
     work_queued: bool,
     /// The device reference the queued work holds (tracked).
     work_ref: sys::netdevice_tracker,
+    /// The per-entry counters' values at the last change of the entries.
+    counter_base: [[u64; ENTRY_KINDS]; MAX_NODES],
+    /// The MACs added to the carpdev's address filter.
+    lower_macs: LowerMacs,
+}
+
+/// The MAC addresses a carp device has added to its carpdev's filter: its
+/// own, and in ARP balancing every entry's.
+#[derive(Clone, Copy)]
+struct LowerMacs {
+    macs: [[u8; 6]; MAX_NODES + 1],
+    len: usize,
+}
+
+impl LowerMacs {
+    const EMPTY: Self = Self {
+        macs: [[0; 6]; MAX_NODES + 1],
+        len: 0,
+    };
+
+    fn as_slice(&self) -> &[[u8; 6]] {
+        self.macs.get(..self.len).unwrap_or(&[])
+    }
+
+    fn push(&mut self, mac: [u8; 6]) {
+        if mac == [0; 6] || self.as_slice().contains(&mac) {
+            return;
+        }
+        if let Some(slot) = self.macs.get_mut(self.len) {
+            *slot = mac;
+            self.len += 1;
+        }
+    }
 }
 
 /// A carp device's private data (`netdev_priv`).
@@ -89,7 +122,29 @@ pub(crate) struct CarpDev {
     pub(crate) stats: Stats,
     /// The packed [`Snapshot`] of the core's state.
     snap: AtomicU64,
+    /// The vhid of each entry (0: none), for the per-packet paths.
+    vhids: [AtomicU8; MAX_NODES],
+    /// The ARP-balancing hash key, for the per-packet paths.
+    arp_key: [AtomicU32; 3],
+    /// Per-entry, per-CPU counters ([`Entry`] kinds).
+    counters: PcpuCounters,
 }
+
+/// What the per-entry counters count.
+#[derive(Clone, Copy)]
+pub(crate) enum Entry {
+    /// Packets the IP-balancing filter accepted for this entry.
+    Accepted = 0,
+    /// Packets the filter dropped (another host is MASTER of the entry).
+    Dropped = 1,
+    /// ARP requests / neighbour solicitations answered for the entry.
+    Answered = 2,
+    /// ARP requests / neighbour solicitations left to another host.
+    Ignored = 3,
+}
+
+/// Counters per entry.
+pub(crate) const ENTRY_KINDS: usize = 4;
 
 // SAFETY: the raw pointers are to kernel objects whose lifetime the type
 // invariants describe; everything mutable is behind the lock, atomics or
@@ -190,11 +245,14 @@ impl CarpDev {
     ///
     /// `dev` is a carp device allocated by rtnetlink and not registered;
     /// its private area is zeroed. Called once.
-    pub(crate) unsafe fn init(dev: *mut sys::net_device, carp: Carp) {
+    pub(crate) unsafe fn init(dev: *mut sys::net_device, carp: Carp) -> Result {
+        let counters = PcpuCounters::new((MAX_NODES * ENTRY_KINDS) as u32)?;
         // SAFETY: by the caller's guarantee the private area is ours; the
-        // fields are written in place (the lock must not move).
+        // fields are written in place (the lock must not move). Atomics
+        // are valid all-zero, as the area is.
         unsafe {
             let cd = priv_of(dev);
+            core::ptr::addr_of_mut!((*cd).counters).write(counters);
             core::ptr::addr_of_mut!((*cd).dev).write(dev);
             core::ptr::addr_of_mut!((*cd).lower).write(AtomicPtr::new(null_mut()));
             core::ptr::addr_of_mut!((*cd).live).write(AtomicBool::new(true));
@@ -214,9 +272,12 @@ impl CarpDev {
                     // SAFETY: a tracker is a pointer or an empty struct:
                     // all-zero is "none".
                     work_ref: core::mem::zeroed(),
+                    counter_base: [[0; ENTRY_KINDS]; MAX_NODES],
+                    lower_macs: LowerMacs::EMPTY,
                 },
             );
         }
+        Ok(())
     }
 
     /// Drops the state the first time it is called (the destructor and a
@@ -229,7 +290,10 @@ impl CarpDev {
     pub(crate) unsafe fn drop_state(&self) {
         if self.live.swap(false, Ordering::AcqRel) {
             // SAFETY: by the caller's guarantee; once (the swap above).
-            unsafe { self.state.drop_data() };
+            unsafe {
+                self.state.drop_data();
+                self.counters.free();
+            }
         }
     }
 
@@ -333,8 +397,7 @@ impl CarpDev {
                 }
             });
         }
-        let snap = st.carp.snapshot();
-        self.snap.store(snap.encode(), Ordering::Release);
+        self.publish(&st.carp);
         let master = st.carp.link_state() == State::Master;
         if master != st.carrier {
             st.carrier = master;
@@ -361,6 +424,96 @@ impl CarpDev {
         if queue {
             self.queue_work(&mut st);
         }
+    }
+
+    /// Publishes what the per-packet paths read without the lock: the
+    /// entries' vhids and the ARP hash key first, then the snapshot (with
+    /// release ordering, so a reader of the snapshot sees the others).
+    fn publish(&self, carp: &Carp) {
+        let vhes = carp.vhes();
+        for (i, v) in self.vhids.iter().enumerate() {
+            v.store(vhes.get(i).map_or(0, |e| e.vhid), Ordering::Relaxed);
+        }
+        for (slot, w) in self.arp_key.iter().zip(carp.arp_key().words()) {
+            slot.store(w, Ordering::Relaxed);
+        }
+        self.snap.store(carp.snapshot().encode(), Ordering::Release);
+    }
+
+    /// The vhid of entry `i` (0: none).
+    pub(crate) fn entry_vhid(&self, i: usize) -> u8 {
+        self.vhids.get(i).map_or(0, |v| v.load(Ordering::Relaxed))
+    }
+
+    /// The index of the entry with `vhid`.
+    pub(crate) fn entry_of(&self, vhid: u8) -> Option<usize> {
+        if vhid == 0 {
+            return None;
+        }
+        self.vhids
+            .iter()
+            .position(|v| v.load(Ordering::Relaxed) == vhid)
+    }
+
+    /// The ARP-balancing hash key.
+    pub(crate) fn arp_key(&self) -> ArpHashKey {
+        let mut w = [0u32; 3];
+        for (d, s) in w.iter_mut().zip(self.arp_key.iter()) {
+            *d = s.load(Ordering::Relaxed);
+        }
+        ArpHashKey::from_words(w)
+    }
+
+    /// In ARP balancing, the entry that answers (and serves) the host with
+    /// MAC `mac`, if this host is MASTER of it, with the entry's MAC.
+    pub(crate) fn arp_entry(&self, snap: &Snapshot, mac: &[u8; 6]) -> Option<(usize, [u8; 6])> {
+        let key = self.arp_key();
+        let i = carp_balance::arp_select(&key, mac, usize::from(snap.count), snap.mask)?;
+        snap.running
+            .then(|| (i, carp_balance::virtual_mac(self.entry_vhid(i))))
+    }
+
+    /// The entry ARP balancing assigns to the host with MAC `mac`.
+    pub(crate) fn arp_index(&self, snap: &Snapshot, mac: &[u8; 6]) -> Option<usize> {
+        carp_balance::node_index(
+            carp_balance::arp_hash(&self.arp_key(), mac),
+            usize::from(snap.count),
+        )
+    }
+
+    /// Counts one `kind` event for entry `i`.
+    pub(crate) fn count_entry(&self, i: usize, kind: Entry) {
+        self.counters.inc((i * ENTRY_KINDS + kind as usize) as u32);
+    }
+
+    /// The counters of entry `i` since its entries last changed.
+    pub(crate) fn entry_counters(&self, i: usize) -> [u64; ENTRY_KINDS] {
+        let base = self
+            .state
+            .lock()
+            .counter_base
+            .get(i)
+            .copied()
+            .unwrap_or_default();
+        let mut v = [0u64; ENTRY_KINDS];
+        for (k, (d, b)) in v.iter_mut().zip(base).enumerate() {
+            *d = self
+                .counters
+                .sum((i * ENTRY_KINDS + k) as u32)
+                .saturating_sub(b);
+        }
+        v
+    }
+
+    /// Starts the per-entry counters from zero (the entries changed).
+    pub(crate) fn reset_entry_counters(&self) {
+        let mut now = [[0u64; ENTRY_KINDS]; MAX_NODES];
+        for (i, e) in now.iter_mut().enumerate() {
+            for (k, c) in e.iter_mut().enumerate() {
+                *c = self.counters.sum((i * ENTRY_KINDS + k) as u32);
+            }
+        }
+        self.state.lock().counter_base = now;
     }
 
     /// Queues the device's work unless it is already queued; the work holds
@@ -462,50 +615,92 @@ impl CarpDev {
     /// Gives the device the MAC address its configuration implies (the
     /// leader's virtual MAC, multicast in `ip` mode) and keeps the carpdev's
     /// address filter in step. Notifies only a registered device.
+    ///
+    /// A new shared MAC on a registered device is announced (gratuitous ARP
+    /// and unsolicited NA once this host answers again), so that clients
+    /// do not keep a stale one; not in ARP balancing, where each client has
+    /// its own.
     pub(crate) fn set_mac(&self, rtnl: &Rtnl) {
-        let mac = self.state.lock().carp.mac();
-        if mac == [0; 6] {
-            return;
-        }
+        let (mac, mode) = {
+            let st = self.state.lock();
+            (st.carp.mac(), st.carp.config().balancing)
+        };
         let dev = self.dev;
         // SAFETY: RTNL held; the device is live.
         unsafe {
-            if dev_mac(dev) == mac {
-                return;
+            if mac != [0; 6] && dev_mac(dev) != mac {
+                sys::carp_eth_hw_addr_set(dev, mac.as_ptr());
+                if registered(dev) {
+                    sys::call_netdevice_notifiers(
+                        sys::netdev_cmd_NETDEV_CHANGEADDR as c_ulong,
+                        dev,
+                    );
+                    if mode != Balancing::Arp {
+                        self.request_work(|st| st.notify_peers = true);
+                    }
+                }
             }
-            let up = self.running();
-            if up {
-                self.lower_addr(rtnl, false);
-            }
-            sys::carp_eth_hw_addr_set(dev, mac.as_ptr());
-            if up {
-                self.lower_addr(rtnl, true);
-            }
-            if registered(dev) {
-                sys::call_netdevice_notifiers(sys::netdev_cmd_NETDEV_CHANGEADDR as c_ulong, dev);
-            }
+        }
+        if self.running() {
+            self.lower_addr(rtnl, true);
         }
     }
 
-    /// Adds (or removes) the device's MAC to the carpdev's address filter,
-    /// as unicast or multicast address.
+    /// The MACs the carpdev must accept for this device: its own, and in
+    /// ARP balancing every entry's.
+    fn wanted_macs(&self) -> LowerMacs {
+        let mut m = LowerMacs::EMPTY;
+        // SAFETY: the device is live.
+        m.push(unsafe { dev_mac(self.dev) });
+        let st = self.state.lock();
+        if st.carp.config().balancing == Balancing::Arp {
+            for v in st.carp.vhes() {
+                m.push(carp_balance::virtual_mac(v.vhid));
+            }
+        }
+        m
+    }
+
+    /// Brings the carpdev's address filter in step with the device (`add`)
+    /// or takes back everything the device added: unicast MACs as unicast
+    /// addresses, the `ip` mode multicast MAC as multicast address.
     pub(crate) fn lower_addr(&self, _rtnl: &Rtnl, add: bool) {
         let lower = self.lower();
+        let want = if add && !lower.is_null() {
+            self.wanted_macs()
+        } else {
+            LowerMacs::EMPTY
+        };
+        let had = core::mem::replace(&mut self.state.lock().lower_macs, want);
         if lower.is_null() {
             return;
         }
-        // SAFETY: RTNL held; both devices live. Failures of `add` leave the
-        // virtual MAC filtered on a non-promiscuous lower device (best
-        // effort, as vlan does).
-        unsafe {
-            let a = (*self.dev).dev_addr;
-            let multicast = *a & 1 != 0;
-            match (add, multicast) {
-                (true, false) => sys::dev_uc_add(lower, a),
-                (false, false) => sys::dev_uc_del(lower, a),
-                (true, true) => sys::dev_mc_add(lower, a),
-                (false, true) => sys::dev_mc_del(lower, a),
-            };
+        let call = |mac: &[u8; 6], add: bool| {
+            // SAFETY: RTNL held; `lower` is live. Failures of an add leave
+            // the MAC filtered on a non-promiscuous carpdev (best effort,
+            // as vlan does).
+            unsafe {
+                match (add, mac[0] & 1 != 0) {
+                    (true, false) => sys::dev_uc_add(lower, mac.as_ptr()),
+                    (false, false) => sys::dev_uc_del(lower, mac.as_ptr()),
+                    (true, true) => sys::dev_mc_add(lower, mac.as_ptr()),
+                    (false, true) => sys::dev_mc_del(lower, mac.as_ptr()),
+                };
+            }
+        };
+        for m in had
+            .as_slice()
+            .iter()
+            .filter(|m| !want.as_slice().contains(m))
+        {
+            call(m, false);
+        }
+        for m in want
+            .as_slice()
+            .iter()
+            .filter(|m| !had.as_slice().contains(m))
+        {
+            call(m, true);
         }
     }
 
@@ -614,10 +809,8 @@ unsafe extern "C" fn carp_stop(dev: *mut sys::net_device) -> c_int {
 }
 
 /// `ndo_start_xmit`: out through the carpdev, only while this host may send
-/// for the device (a BACKUP never sends from the virtual MAC). In the `ip`
-/// and `ip-stealth` modes frames leave with the carpdev's own MAC as
-/// source: the multicast MAC is no valid source, and stealth mode must
-/// never let a switch learn the shared MAC.
+/// for the device (a BACKUP never sends from the virtual MAC), with the
+/// source MAC the balancing mode wants (`carp_tx::fix_l2`).
 ///
 /// # Safety
 ///
@@ -639,17 +832,19 @@ unsafe extern "C" fn carp_start_xmit(
         }
         return sys::netdev_tx_NETDEV_TX_OK;
     }
-    if matches!(snap.mode, Balancing::Ip | Balancing::IpStealth) {
-        // SAFETY: `lower` is live (RCU: we run with BHs off); the skb is
-        // ours; the helper makes the Ethernet header writable first.
-        if unsafe { !sys::carp_skb_set_eth_src(skb, (*lower).dev_addr) } {
-            // SAFETY: as above.
-            unsafe {
-                sys::carp_dev_tx_dropped(dev);
-                sys::carp_kfree_skb(skb);
-            }
-            return sys::netdev_tx_NETDEV_TX_OK;
+    // SAFETY: `lower` is live (RCU: we run with BHs off); the skb is ours.
+    let fixed = unsafe {
+        crate::carp_tx::fix_l2(skb, snap.mode, dev_mac(lower), |dst| {
+            cd.arp_entry(&snap, dst).map(|(_, mac)| mac)
+        })
+    };
+    if !fixed {
+        // SAFETY: as above.
+        unsafe {
+            sys::carp_dev_tx_dropped(dev);
+            sys::carp_kfree_skb(skb);
         }
+        return sys::netdev_tx_NETDEV_TX_OK;
     }
     // SAFETY: as above; __dev_queue_xmit consumes the skb.
     unsafe {
@@ -767,7 +962,8 @@ static NETDEV_OPS: sys::net_device_ops = sys::net_device_ops {
     ndo_start_xmit: Some(carp_start_xmit),
     ndo_set_rx_mode: Some(carp_set_rx_mode),
     ndo_change_rx_flags: Some(carp_change_rx_flags),
-    ndo_validate_addr: Some(sys::eth_validate_addr),
+    // The `ip` mode's shared MAC is a multicast one.
+    ndo_validate_addr: Some(sys::carp_validate_addr),
     // SAFETY: all-zero is a valid `net_device_ops` (every op absent).
     ..unsafe { core::mem::zeroed() }
 };

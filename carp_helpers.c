@@ -5,6 +5,7 @@
  */
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
+#include <linux/percpu.h>
 #include <linux/rculist.h>
 #include <linux/rcupdate.h>
 #include <linux/rtnetlink.h>
@@ -13,6 +14,9 @@
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 #include <net/addrconf.h>
+#include <net/ip6_checksum.h>
+#include <linux/icmpv6.h>
+#include <linux/ipv6.h>
 #include <net/genetlink.h>
 #include <net/if_inet6.h>
 #include <net/netns/generic.h>
@@ -118,3 +122,64 @@ struct net *carp_sock_net_of_skb(const struct sk_buff *skb) { return sock_net(sk
 const struct genl_info *carp_genl_info_dump(struct netlink_callback *cb) { return genl_info_dump(cb); }
 struct nlattr *carp_nla_nest_start(struct sk_buff *skb, int type) { return nla_nest_start(skb, type); }
 void carp_nla_nest_end(struct sk_buff *skb, struct nlattr *start) { nla_nest_end(skb, start); }
+
+/* Per-CPU counters (u64 each). */
+u64 __percpu *carp_pcpu_alloc(unsigned int n) { return __alloc_percpu(n * sizeof(u64), sizeof(u64)); }
+void carp_pcpu_free(u64 __percpu *p) { free_percpu(p); }
+void carp_pcpu_inc(u64 __percpu *p, unsigned int i) { this_cpu_inc(p[i]); }
+u64 carp_pcpu_sum(u64 __percpu *p, unsigned int i)
+{
+	u64 s = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		s += READ_ONCE(*per_cpu_ptr(&p[i], cpu));
+	return s;
+}
+
+/* Copies up to len bytes from the network header into buf (the header may
+ * be in fragments); returns how many. */
+unsigned int carp_skb_copy_net(const struct sk_buff *skb, u8 *buf, unsigned int len)
+{
+	int off = skb_network_offset(skb);
+	unsigned int have = skb->len > off ? skb->len - off : 0;
+
+	if (len > have)
+		len = have;
+	if (skb_copy_bits(skb, off, buf, len))
+		return 0;
+	return len;
+}
+
+bool carp_skb_is_host(const struct sk_buff *skb) { return skb->pkt_type == PACKET_HOST; }
+
+/* The writable linear head of an skb being sent: its length in *len. */
+u8 *carp_skb_writable_head(struct sk_buff *skb, unsigned int *len)
+{
+	if (skb_ensure_writable(skb, skb_headlen(skb)))
+		return NULL;
+	*len = skb_headlen(skb);
+	return skb->data;
+}
+
+/* Recomputes the ICMPv6 checksum of the IPv6 packet at ip6 (its header
+ * and payload in `len` bytes, linear). */
+void carp_icmp6_csum(u8 *ip6, unsigned int len)
+{
+	struct ipv6hdr *h = (struct ipv6hdr *)ip6;
+	unsigned int plen = ntohs(h->payload_len);
+	struct icmp6hdr *icmp = (struct icmp6hdr *)(ip6 + sizeof(*h));
+
+	if (len < sizeof(*h) + sizeof(*icmp) || plen > len - sizeof(*h))
+		return;
+	icmp->icmp6_cksum = 0;
+	icmp->icmp6_cksum = csum_ipv6_magic(&h->saddr, &h->daddr, plen, IPPROTO_ICMPV6,
+					    csum_partial(icmp, plen, 0));
+}
+
+/* ndo_validate_addr: a carp device's address may be the ip mode's
+ * multicast MAC; only all-zero is invalid. */
+int carp_validate_addr(struct net_device *dev)
+{
+	return is_zero_ether_addr(dev->dev_addr) ? -EADDRNOTAVAIL : 0;
+}

@@ -167,7 +167,7 @@ unsafe extern "C" fn carp_newlink(
         // SAFETY: `dev` is ours and not yet registered; its priv area is
         // zeroed and sized for a `CarpDev`.
         let cd = unsafe {
-            CarpDev::init(dev, Carp::new(Config::default(), seed));
+            CarpDev::init(dev, Carp::new(Config::default(), seed))?;
             let cd = carp_dev(dev);
             crate::carp_timer::init(cd);
             cd

@@ -12,10 +12,19 @@
 //!   requests get the carpdev's own address as sender instead (or 0.0.0.0,
 //!   an ARP probe, when it has none); replies announcing a virtual address
 //!   from the carpdev are dropped. A carp device's own ARP carries its
-//!   shared MAC and is left alone.
+//!   shared MAC and is left alone, except in ARP balancing, where no single
+//!   MAC is right for every client: its requests become ARP probes (sender
+//!   0.0.0.0), which announce nothing.
+//! - `NF_INET_PRE_ROUTING` (IPv4 and IPv6), before defragmentation and
+//!   conntrack: the IP-balancing filter. A packet that arrived on a carp
+//!   device in an `ip` mode as layer-2 unicast is accepted only by the
+//!   MASTER of the entry its address pair folds to (`carp_balance`); every
+//!   other host drops it before it creates any state. It reads the
+//!   device's snapshot (one atomic load) and counts per entry and per CPU.
 
 use crate::carp_addr::select_v4;
-use crate::carp_dev::is_carp;
+use crate::carp_balance::{self, Balancing, Filter};
+use crate::carp_dev::{carp_dev, is_carp, CarpDev, Entry};
 use crate::carp_net::carp_net;
 use crate::carp_port::Port;
 use crate::carp_sys as sys;
@@ -44,8 +53,17 @@ unsafe extern "C" fn carp_arp_out(
     let rcu = unsafe { Rcu::assume() };
     // SAFETY: as documented.
     let out = unsafe { (*state).out };
+    if out.is_null() {
+        return NF_ACCEPT;
+    }
     // SAFETY: the output device is live while it sends.
-    if out.is_null() || unsafe { is_carp(out) } {
+    if unsafe { is_carp(out) } {
+        // SAFETY: a carp device, live while it sends.
+        let cd = unsafe { carp_dev(out) };
+        if cd.snapshot().mode == Balancing::Arp {
+            // SAFETY: as below.
+            unsafe { probe_instead(skb, cd) };
+        }
         return NF_ACCEPT;
     }
     // SAFETY: as above.
@@ -90,21 +108,131 @@ unsafe extern "C" fn carp_arp_out(
     NF_ACCEPT
 }
 
+/// ARP balancing: a request the carp device sends with one of its
+/// addresses as sender becomes a probe (sender 0.0.0.0): its sender MAC
+/// would be wrong for every client served by another entry.
+///
+/// # Safety
+///
+/// `skb` is an ARP packet owned by the hook, network header at the ARP
+/// header.
+unsafe fn probe_instead(skb: *mut sys::sk_buff, cd: &CarpDev) {
+    // SAFETY: by the caller's guarantee.
+    let arp = unsafe { sys::carp_skb_arp_writable(skb, 28) };
+    if arp.is_null() {
+        return;
+    }
+    // SAFETY: 28 writable bytes.
+    let a = unsafe { core::slice::from_raw_parts_mut(arp, 28) };
+    if a[0..8] != [0, 1, 8, 0, 6, 4, 0, 1] {
+        return;
+    }
+    let spa = [a[14], a[15], a[16], a[17]];
+    if cd.state.lock().addrs.v4.as_slice().contains(&spa) {
+        a[14..18].copy_from_slice(&[0; 4]);
+    }
+}
+
+/// `NF_INET_PRE_ROUTING`: the IP-balancing filter (IPv4 and IPv6).
+///
+/// # Safety
+///
+/// Called by netfilter (RCU read side) with a received skb, data at its
+/// network header, and a valid hook state.
+unsafe extern "C" fn carp_ip_filter(
+    priv_: *mut c_void,
+    skb: *mut sys::sk_buff,
+    state: *const sys::nf_hook_state,
+) -> c_uint {
+    // SAFETY: as documented.
+    let dev = unsafe { (*state).in_ };
+    // SAFETY: the input device is live while it receives.
+    if dev.is_null() || !unsafe { is_carp(dev) } {
+        return NF_ACCEPT;
+    }
+    // SAFETY: a carp device, live while it receives.
+    let cd = unsafe { carp_dev(dev) };
+    let snap = cd.snapshot();
+    // Layer-2 multicast and broadcast are never dropped (advertisements,
+    // ARP, neighbour discovery): only frames to the shared MAC, which the
+    // rx_handler marked PACKET_HOST, are filtered.
+    // SAFETY: the skb is live.
+    if !snap.mode.is_ip() || !unsafe { sys::carp_skb_is_host(skb) } {
+        return NF_ACCEPT;
+    }
+    // The IP header and what an ICMP error quotes; fragments keep their
+    // addresses, so this runs before reassembly.
+    let mut buf = [0u8; 40 + 8 + 40];
+    // SAFETY: copies at most `buf.len()` bytes into `buf`.
+    let n = unsafe { sys::carp_skb_copy_net(skb, buf.as_mut_ptr(), buf.len() as u32) } as usize;
+    let p = buf.get(..n).unwrap_or(&[]);
+    let f = if priv_.is_null() {
+        carp_balance::filter_v4(p)
+    } else {
+        carp_balance::filter_v6(p)
+    };
+    match f {
+        Filter::Pass => NF_ACCEPT,
+        Filter::Malformed => NF_DROP,
+        Filter::Fold(fold) => match snap.fold_index(fold) {
+            Some(i) if snap.master_of(i) => {
+                cd.count_entry(i, Entry::Accepted);
+                NF_ACCEPT
+            }
+            Some(i) => {
+                cd.count_entry(i, Entry::Dropped);
+                NF_DROP
+            }
+            None => NF_DROP,
+        },
+    }
+}
+
 /// `NFPROTO_ARP` (include/uapi/linux/netfilter.h).
 const NFPROTO_ARP: u8 = 3;
 /// `NF_ARP_OUT`.
 const NF_ARP_OUT: c_uint = 1;
 
-const NHOOKS: usize = 1;
+/// `NFPROTO_IPV4`, `NFPROTO_IPV6`.
+const NFPROTO_IPV4: u8 = 2;
+const NFPROTO_IPV6: u8 = 10;
+/// `NF_INET_PRE_ROUTING`.
+const NF_INET_PRE_ROUTING: c_uint = 0;
+/// `NF_IP_PRI_RAW_BEFORE_DEFRAG`: before defragmentation and conntrack.
+const PRI_BEFORE_DEFRAG: i32 = -450;
 
-static HOOKS: KStatic<[sys::nf_hook_ops; NHOOKS]> = KStatic::new([sys::nf_hook_ops {
-    hook: Some(carp_arp_out),
-    pf: NFPROTO_ARP,
-    hooknum: NF_ARP_OUT,
-    priority: 0,
-    // SAFETY: all-zero is valid for the remaining fields.
-    ..unsafe { core::mem::zeroed() }
-}]);
+const NHOOKS: usize = 3;
+
+/// The IPv6 hook's `priv` (non-null tells the family).
+static V6: KStatic<u8> = KStatic::new(6);
+
+static HOOKS: KStatic<[sys::nf_hook_ops; NHOOKS]> = KStatic::new([
+    sys::nf_hook_ops {
+        hook: Some(carp_arp_out),
+        pf: NFPROTO_ARP,
+        hooknum: NF_ARP_OUT,
+        priority: 0,
+        // SAFETY: all-zero is valid for the remaining fields.
+        ..unsafe { core::mem::zeroed() }
+    },
+    sys::nf_hook_ops {
+        hook: Some(carp_ip_filter),
+        pf: NFPROTO_IPV4,
+        hooknum: NF_INET_PRE_ROUTING,
+        priority: PRI_BEFORE_DEFRAG,
+        // SAFETY: all-zero is valid for the remaining fields.
+        ..unsafe { core::mem::zeroed() }
+    },
+    sys::nf_hook_ops {
+        hook: Some(carp_ip_filter),
+        pf: NFPROTO_IPV6,
+        hooknum: NF_INET_PRE_ROUTING,
+        priority: PRI_BEFORE_DEFRAG,
+        priv_: V6.get().cast(),
+        // SAFETY: all-zero is valid for the remaining fields.
+        ..unsafe { core::mem::zeroed() }
+    },
+]);
 
 /// A carp device was created in `net`: the first one registers the hooks
 /// there.

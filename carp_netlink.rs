@@ -15,7 +15,7 @@
 
 use crate::carp_balance::MAX_NODES;
 use crate::carp_config::{apply_request, nla_payload, peer_of, Request};
-use crate::carp_dev::{carp_dev, for_each_in_net, is_carp, CarpDev};
+use crate::carp_dev::{carp_dev, for_each_in_net, is_carp, CarpDev, Entry};
 use crate::carp_events::{family, put_msg, Msg};
 use crate::carp_net::carp_net;
 use crate::carp_proto::{ConfigAttr, State};
@@ -170,6 +170,43 @@ fn fill_dev(m: &Msg, cd: &CarpDev, with_pass: bool) -> Result {
     }
     m.u32(sys::CARP_A_DEV_STATE, link as u32)?;
     m.u32(sys::CARP_A_DEV_DEMOTE, u32::from(demote))
+}
+
+/// Puts one `node` nest per entry of `cd` with its vhid, state and
+/// load-balancing counters (`stats-get`).
+fn put_entry_counters(m: &Msg, cd: &CarpDev) -> Result {
+    let mut vhes = [(0u8, State::Init); MAX_NODES];
+    let n = {
+        let st = cd.state.lock();
+        for (d, e) in vhes.iter_mut().zip(st.carp.vhes()) {
+            *d = (e.vhid, e.state);
+        }
+        st.carp.vhes().len()
+    };
+    for (i, (vhid, state)) in vhes.iter().take(n).enumerate() {
+        let c = cd.entry_counters(i);
+        m.nest(sys::CARP_A_DEV_NODE, |m| {
+            m.u32(sys::CARP_A_NODE_VHID, u32::from(*vhid))?;
+            m.u32(sys::CARP_A_NODE_STATE, *state as u32)?;
+            m.put(
+                sys::CARP_A_NODE_ACCEPTED,
+                &c[Entry::Accepted as usize].to_ne_bytes(),
+            )?;
+            m.put(
+                sys::CARP_A_NODE_DROPPED,
+                &c[Entry::Dropped as usize].to_ne_bytes(),
+            )?;
+            m.put(
+                sys::CARP_A_NODE_ANSWERED,
+                &c[Entry::Answered as usize].to_ne_bytes(),
+            )?;
+            m.put(
+                sys::CARP_A_NODE_IGNORED,
+                &c[Entry::Ignored as usize].to_ne_bytes(),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Runs a doit handler body and converts its result for the kernel.
@@ -432,7 +469,11 @@ pub(crate) unsafe extern "C" fn carp_nl_stats_get_doit(
                         m.put(i as u32 + 1, &v.to_ne_bytes())?;
                     }
                     Ok(())
-                })
+                })?;
+                if !dev.is_null() {
+                    put_entry_counters(m, carp_dev(dev))?;
+                }
+                Ok(())
             })
         }
     })

@@ -13,10 +13,14 @@
 #include <linux/carp.h>
 
 /* Common nested types */
-const struct nla_policy carp_node_nl_policy[CARP_A_NODE_STATE + 1] = {
+const struct nla_policy carp_node_nl_policy[CARP_A_NODE_IGNORED + 1] = {
 	[CARP_A_NODE_VHID] = NLA_POLICY_RANGE(NLA_U32, 1, 255),
 	[CARP_A_NODE_ADVSKEW] = NLA_POLICY_MAX(NLA_U32, 254),
 	[CARP_A_NODE_STATE] = NLA_POLICY_MAX(NLA_U32, 2),
+	[CARP_A_NODE_ACCEPTED] = { .type = NLA_UINT, },
+	[CARP_A_NODE_DROPPED] = { .type = NLA_UINT, },
+	[CARP_A_NODE_ANSWERED] = { .type = NLA_UINT, },
+	[CARP_A_NODE_IGNORED] = { .type = NLA_UINT, },
 };
 
 /* CARP_CMD_DEV_GET - do */

@@ -14,7 +14,7 @@
 #include <linux/carp.h>
 
 /* Common nested types */
-extern const struct nla_policy carp_node_nl_policy[CARP_A_NODE_STATE + 1];
+extern const struct nla_policy carp_node_nl_policy[CARP_A_NODE_IGNORED + 1];
 
 /* Ops table for carp */
 extern const struct genl_split_ops carp_nl_ops[4];

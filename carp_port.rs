@@ -13,8 +13,8 @@
 //! rx_handler, the IPPROTO_CARP handlers, netfilter hooks). A port is freed
 //! after `netdev_rx_handler_unregister`, which waits for receivers.
 
-use crate::carp_balance::Carpnodes;
-use crate::carp_dev::{for_each_in_net, is_carp, CarpDev};
+use crate::carp_balance::{self, Balancing, Carpnodes};
+use crate::carp_dev::{for_each_in_net, is_carp, CarpDev, Entry};
 use crate::carp_net::{carp_net, log_demote};
 use crate::carp_proto::{GROUP_V4, GROUP_V6};
 use crate::carp_sys as sys;
@@ -497,15 +497,44 @@ fn by_mac<'a>(port: &'a Port, rcu: &'a Rcu, mac: &[u8; 6]) -> Option<&'a CarpDev
     })
 }
 
-/// Decides an ARP request or an IPv6 neighbour solicitation for one of our
-/// addresses: only the host that answers for the device gets it; on the
-/// others it is dropped, so that the lower device does not answer either.
-fn solicitation(cd: Option<&CarpDev>) -> Verdict<'_> {
-    match cd {
-        None => Verdict::Pass,
-        Some(cd) if cd.snapshot().answers_neighbours() => Verdict::To(cd),
-        Some(_) => Verdict::Drop,
+/// Decides an ARP request or an IPv6 neighbour solicitation for one of
+/// `cd`'s addresses from a requester with MAC `from` (the ARP sender, the
+/// solicitation's source link-layer option): only the host that answers
+/// gets it; on the others it is dropped, so that the carpdev does not
+/// answer either. Without ARP balancing the leader's MASTER answers; with
+/// it, the MASTER of the entry the requester's MAC hashes to.
+fn solicitation<'a>(cd: &'a CarpDev, from: Option<[u8; 6]>) -> Verdict<'a> {
+    let snap = cd.snapshot();
+    let entry = if snap.mode == Balancing::Arp {
+        // Without the requester's MAC (an NS without the option) nobody
+        // answers, as in carp(4).
+        from.and_then(|m| cd.arp_index(&snap, &m))
+    } else {
+        Some(0)
+    };
+    match entry {
+        Some(i) if snap.master_of(i) => {
+            cd.count_entry(i, Entry::Answered);
+            Verdict::To(cd)
+        }
+        Some(i) => {
+            cd.count_entry(i, Entry::Ignored);
+            Verdict::Drop
+        }
+        None => Verdict::Drop,
     }
+}
+
+/// In ARP balancing, the carp device on `port` serving frames to `mac`,
+/// the MAC of one of its entries this host is MASTER of.
+fn by_entry_mac<'a>(port: &'a Port, rcu: &'a Rcu, mac: &[u8; 6]) -> Option<&'a CarpDev> {
+    if mac[..5] != carp_balance::virtual_mac(0)[..5] {
+        return None;
+    }
+    port.find(rcu, |cd| {
+        let snap = cd.snapshot();
+        snap.mode == Balancing::Arp && cd.entry_of(mac[5]).is_some_and(|i| snap.master_of(i))
+    })
 }
 
 /// Reads `len` bytes at the start of the skb's data, pulling them into the
@@ -544,26 +573,34 @@ unsafe fn classify<'a>(
     match proto {
         ETH_P_ARP => {
             // Ethernet/IPv4 ARP: hardware type 1, protocol 0x0800, lengths
-            // 6 and 4; a request (op 1) has the target IP at 24.
+            // 6 and 4; a request (op 1) has the sender MAC at 8 and the
+            // target IP at 24.
             // SAFETY: as documented.
             if let Some(a) = unsafe { peek::<28>(skb) } {
                 if a[0..8] == [0, 1, 8, 0, 6, 4, 0, 1] {
                     let tip = [a[24], a[25], a[26], a[27]];
                     if let Some(cd) = by_v4(port, rcu, tip) {
-                        return solicitation(Some(cd));
+                        let sha = [a[8], a[9], a[10], a[11], a[12], a[13]];
+                        return solicitation(cd, Some(sha));
                     }
                 }
             }
         }
         ETH_P_IPV6 => {
-            // ICMPv6 (58) neighbour solicitation (135), target at 8.
+            // ICMPv6 (58) neighbour solicitation (135), target at 8, then
+            // options: a source link-layer address option (1, length 1)
+            // first is what every stack sends.
             // SAFETY: as documented.
             if let Some(p) = unsafe { peek::<{ 40 + 24 }>(skb) } {
                 if p[6] == 58 && p[40] == 135 {
                     let mut t = [0u8; 16];
                     t.copy_from_slice(&p[48..64]);
                     if let Some(cd) = by_v6(port, rcu, &t) {
-                        return solicitation(Some(cd));
+                        // SAFETY: as documented.
+                        let sllao = unsafe { peek::<{ 40 + 24 + 8 }>(skb) }
+                            .filter(|o| o[64] == 1 && o[65] == 1)
+                            .map(|o| [o[66], o[67], o[68], o[69], o[70], o[71]]);
+                        return solicitation(cd, sllao);
                     }
                 }
             }
@@ -572,11 +609,12 @@ unsafe fn classify<'a>(
         _ => return Verdict::Pass,
     }
     // Frames (IP, and every ARP frame: replies to our own requests too) to
-    // a carp device's MAC, or the `ip` mode multicast MAC standing for a
-    // unicast address.
+    // a carp device's MAC, the `ip` mode multicast MAC standing for a
+    // unicast address, or in ARP balancing an entry's MAC.
     match by_mac(port, rcu, dst) {
         Some(cd) if cd.snapshot().accepts_shared_mac() => Verdict::To(cd),
-        _ => Verdict::Pass,
+        Some(_) => Verdict::Pass,
+        None => by_entry_mac(port, rcu, dst).map_or(Verdict::Pass, Verdict::To),
     }
 }
 

@@ -374,6 +374,8 @@ pub enum Reason {
     Stopped,
     /// Restarted after a configuration or address change.
     Restart,
+    /// The master bowed out (advbase and advskew 255).
+    BowOut,
 }
 
 impl Reason {
@@ -389,6 +391,7 @@ impl Reason {
             Self::User => "user request",
             Self::Stopped => "stopped",
             Self::Restart => "restarted",
+            Self::BowOut => "master bowed out",
         }
     }
 }
@@ -1454,7 +1457,12 @@ impl Carp {
             }
             State::Backup => {
                 let my_skew = u32::from(self.effective_skew(v.advskew));
-                if preempt && mine < theirs && td >= md {
+                if hdr.advbase == 255 && hdr.advskew == 255 {
+                    // A bow-out: the master is going down. Taken as such
+                    // whatever our own advbase (OpenBSD only sees it as a
+                    // too slow master, which misses it with advbase 0).
+                    self.become_master(now, i, Reason::BowOut, addrs, sink);
+                } else if preempt && mine < theirs && td >= md {
                     self.become_master(now, i, Reason::Preempt, addrs, sink);
                 } else if td > md {
                     self.become_master(now, i, Reason::MasterDemoted, addrs, sink);

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Sending advertisements.
+//! Sending: advertisements, and the layer-2 fix-ups of what the carp device
+//! sends.
 //!
 //! Advertisements leave directly on the lower device as complete Ethernet
 //! frames (like ucarp), not through the carp device: a BACKUP carp device has
 //! no carrier, and a device that just became MASTER only gets its qdisc once
 //! the link watcher ran, yet its first advertisement must go out at once.
+//!
+//! Frames the stack sends through a carp device get the source MAC their
+//! balancing mode wants ([`fix_l2`]); in ARP balancing, ARP replies and
+//! neighbour advertisements carry the MAC of the entry that serves the
+//! destination, the MAC that destination must use.
 
 use crate::carp_balance::{self, Balancing};
 use crate::carp_net::Stats;
@@ -195,4 +201,95 @@ impl Tx<'_> {
         let dst_mac = [0x33, 0x33, 0x00, 0x00, 0x00, 0x12];
         self.frame(dst_mac, src_mac, ETH_P_IPV6, &ip, packet, Stat::OPackets6)
     }
+}
+
+const ETH_P_ARP: u16 = 0x0806;
+
+/// Rewrites the Ethernet source (and in ARP balancing the link-layer
+/// address an ARP reply or neighbour advertisement announces) of a frame
+/// the carp device sends. `entry_mac` gives, in ARP balancing, the MAC of
+/// the entry serving a destination MAC if this host is MASTER of it.
+/// Returns false if the frame could not be made writable (drop it).
+///
+/// # Safety
+///
+/// `skb` is owned by the caller, data at its Ethernet header.
+pub(crate) unsafe fn fix_l2(
+    skb: *mut sys::sk_buff,
+    mode: Balancing,
+    real: [u8; 6],
+    entry_mac: impl Fn(&[u8; 6]) -> Option<[u8; 6]>,
+) -> bool {
+    match mode {
+        Balancing::None | Balancing::IpUnicast => true,
+        // The multicast MAC is no valid source, and stealth never lets a
+        // switch learn the shared MAC.
+        // SAFETY: forwarded.
+        Balancing::Ip | Balancing::IpStealth => unsafe {
+            sys::carp_skb_set_eth_src(skb, real.as_ptr())
+        },
+        // SAFETY: forwarded.
+        Balancing::Arp => unsafe { fix_arp_mode(skb, real, entry_mac) },
+    }
+}
+
+/// ARP balancing: frames to a host leave with the MAC of the entry that
+/// serves it (or the real MAC when another host serves it, so no switch
+/// learns an entry's MAC on the wrong port), and ARP replies / neighbour
+/// advertisements / solicitations to it announce that entry's MAC.
+///
+/// # Safety
+///
+/// As [`fix_l2`].
+unsafe fn fix_arp_mode(
+    skb: *mut sys::sk_buff,
+    real: [u8; 6],
+    entry_mac: impl Fn(&[u8; 6]) -> Option<[u8; 6]>,
+) -> bool {
+    let mut len = 0u32;
+    // SAFETY: the caller owns the skb; the helper makes the linear head
+    // writable (a frame built by the stack has its headers there) and
+    // returns how many bytes of it there are.
+    let data = unsafe { sys::carp_skb_writable_head(skb, &mut len) };
+    if data.is_null() {
+        return false;
+    }
+    // SAFETY: `len` writable bytes at `data`, ours until we return.
+    let f = unsafe { core::slice::from_raw_parts_mut(data, len as usize) };
+    let Some(dst) = f.get(0..6).and_then(|d| <[u8; 6]>::try_from(d).ok()) else {
+        return true;
+    };
+    let mine = (dst[0] & 1 == 0).then(|| entry_mac(&dst)).flatten();
+    if let Some(src) = f.get_mut(6..12) {
+        src.copy_from_slice(&mine.unwrap_or(real));
+    }
+    let Some(mac) = mine else {
+        return true;
+    };
+    let proto = f.get(12..14).map(|p| u16::from_be_bytes([p[0], p[1]]));
+    if proto == Some(ETH_P_ARP) {
+        // Ethernet/IPv4 ARP reply: the sender hardware address at 8.
+        if f.get(14..22) == Some(&[0, 1, 8, 0, 6, 4, 0, 2]) {
+            if let Some(sha) = f.get_mut(22..28) {
+                sha.copy_from_slice(&mac);
+            }
+        }
+    } else if proto == Some(ETH_P_IPV6) && f.get(20) == Some(&58) {
+        // A neighbour advertisement (136) or solicitation (135): its
+        // target (2) or source (1) link-layer address option.
+        let (t, opt) = match f.get(54) {
+            Some(136) => (2, 14 + 40 + 24),
+            Some(135) => (1, 14 + 40 + 24),
+            _ => return true,
+        };
+        if f.get(opt..opt + 2) == Some(&[t, 1]) {
+            if let Some(ll) = f.get_mut(opt + 2..opt + 8) {
+                ll.copy_from_slice(&mac);
+                // SAFETY: the IPv6 header at 14 and its ICMPv6 payload are
+                // in the writable head (checked by the slices above).
+                unsafe { sys::carp_icmp6_csum(data.add(14), len - 14) };
+            }
+        }
+    }
+    true
 }

@@ -94,11 +94,6 @@ pub(crate) fn emsgsize() -> Error {
     Error::from_errno(-(kernel::bindings::EMSGSIZE as c_int))
 }
 
-/// `-EOPNOTSUPP`.
-pub(crate) fn eopnotsupp() -> Error {
-    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as c_int))
-}
-
 /// A spinlock taken with bottom halves disabled, guarding a `T` that the
 /// softirq paths (hrtimer, packet receive) and process context share.
 ///
@@ -307,4 +302,62 @@ pub(crate) unsafe fn dev_mac(dev: *const sys::net_device) -> [u8; 6] {
     // SAFETY: `dev_addr` of an Ethernet device holds 6 bytes.
     unsafe { mac.copy_from_slice(core::slice::from_raw_parts((*dev).dev_addr, 6)) };
     mac
+}
+
+/// Per-CPU u64 counters: the per-packet paths add to their CPU's copy
+/// without a lock or a shared atomic; readers sum over all CPUs.
+///
+/// # Invariants
+///
+/// `ptr` is a per-CPU allocation of `n` u64 per CPU, from
+/// [`PcpuCounters::new`], freed once by [`PcpuCounters::free`].
+pub(crate) struct PcpuCounters {
+    ptr: *mut u64,
+    n: u32,
+}
+
+// SAFETY: each CPU writes only its own copy (this_cpu ops); readers only
+// read.
+unsafe impl Sync for PcpuCounters {}
+// SAFETY: as above.
+unsafe impl Send for PcpuCounters {}
+
+impl PcpuCounters {
+    /// `n` counters per CPU, all zero. Process context.
+    pub(crate) fn new(n: u32) -> Result<Self> {
+        // SAFETY: a plain allocation; zeroed by the allocator.
+        let ptr = unsafe { sys::carp_pcpu_alloc(n) };
+        if ptr.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: allocated with `n` counters.
+        Ok(Self { ptr, n })
+    }
+
+    /// Adds one to counter `i` of this CPU (any context).
+    pub(crate) fn inc(&self, i: u32) {
+        if i < self.n {
+            // SAFETY: `i` is in range; the allocation lives (invariant).
+            unsafe { sys::carp_pcpu_inc(self.ptr, i) };
+        }
+    }
+
+    /// The sum of counter `i` over all CPUs.
+    pub(crate) fn sum(&self, i: u32) -> u64 {
+        if i >= self.n {
+            return 0;
+        }
+        // SAFETY: as above.
+        unsafe { sys::carp_pcpu_sum(self.ptr, i) }
+    }
+
+    /// Frees the counters.
+    ///
+    /// # Safety
+    ///
+    /// Called once, when nobody uses them any more.
+    pub(crate) unsafe fn free(&self) {
+        // SAFETY: by the caller's guarantee and the invariant.
+        unsafe { sys::carp_pcpu_free(self.ptr) };
+    }
 }

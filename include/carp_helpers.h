@@ -81,4 +81,13 @@ struct net *carp_sock_net_of_skb(const struct sk_buff *skb);
 const struct genl_info *carp_genl_info_dump(struct netlink_callback *cb);
 struct nlattr *carp_nla_nest_start(struct sk_buff *skb, int type);
 void carp_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
+u64 __percpu *carp_pcpu_alloc(unsigned int n);
+void carp_pcpu_free(u64 __percpu *p);
+void carp_pcpu_inc(u64 __percpu *p, unsigned int i);
+u64 carp_pcpu_sum(u64 __percpu *p, unsigned int i);
+unsigned int carp_skb_copy_net(const struct sk_buff *skb, u8 *buf, unsigned int len);
+bool carp_skb_is_host(const struct sk_buff *skb);
+u8 *carp_skb_writable_head(struct sk_buff *skb, unsigned int *len);
+void carp_icmp6_csum(u8 *ip6, unsigned int len);
+int carp_validate_addr(struct net_device *dev);
 #endif

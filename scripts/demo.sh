@@ -6,13 +6,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/env.sh"
+. "$here/vm-lib.sh"
 variant=${KVARIANT:-base}
 kdir=$("$here/build-kernel.sh" "$variant")
 "$here/build-module.sh" "$variant" >&2
 "$here/build-tools.sh" >&2
-kvm=(--disable-kvm)
-[ "${CARP_VM_KVM:-0}" = 1 ] && kvm=()
 cd "$top"
-exec vng --run "$kdir/arch/x86/boot/bzImage" "${kvm[@]}" --force-9p --user root \
-	--cpus 2 --memory 2G --append no5lvl \
-	--exec "$top/scripts/demo-vm.sh $top/carp-$variant.ko"
+vm_run "$kdir" 2 2G 900 /dev/stderr "$top/scripts/demo-vm.sh $top/carp-$variant.ko"

@@ -27,7 +27,8 @@ PINNED=(
 PLAIN=(flex bison bc libelf-dev libssl-dev cpio kmod zstd xz-utils make
        qemu-system-x86 iproute2 iputils-ping tshark ucarp python3-venv
        python3-yaml python3-jsonschema procps util-linux bridge-utils
-       libpcap0.8 tcpdump ethtool rsync)
+       libpcap0.8 tcpdump ethtool rsync iputils-arping ndisc6 nftables iperf3
+       keepalived)
 
 need_pkgs=()
 for p in "${PINNED[@]}"; do

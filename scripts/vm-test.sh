@@ -22,7 +22,7 @@ tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
 	for f in "$top"/tests/vm/*.sh; do
 		n=$(basename "$f" .sh)
-		[ "$n" = lib ] || tests+=("$n")
+		case $n in *lib) ;; *) tests+=("$n") ;; esac
 	done
 fi
 shards=${CARP_VM_SHARDS:-$(nproc)}

@@ -15,6 +15,9 @@ Cases (each sent once, IPv4 to 224.0.0.18 unless it starts with v6):
                 as FreeBSD and older OpenBSD compute it
   flood COUNT   COUNT protocol-112 packets to 127.0.0.1 (raw IP socket:
                 works in an unprivileged user namespace), IFACE ignored
+  lbbad MAC SRC DST  three times each, to MAC: a truncated IPv4 header, a
+                later UDP fragment, a UDP packet with IP options, an ICMP
+                error quoting garbage, an ARP frame with hardware length 8
   capture COUNT FILE  write the next COUNT advertisements (IPv4 or IPv6)
                       seen on IFACE to FILE (pcap), for tshark -r
 The vhid of the crafted packets is 1 (badvhid: 99), advbase 1, advskew 0.
@@ -82,6 +85,29 @@ def write_pcap(path, frames):
             out.write(struct.pack("<IIII", i, 0, len(f), len(f)) + f)
 
 
+def ip4hdr(src, dst, proto, payload, ihl=5, frag=0, opts=b""):
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + len(payload), 0x1234, frag,
+                    64, proto, 0, socket.inet_aton(src), socket.inet_aton(dst)) + opts
+    return h[:10] + struct.pack("!H", cksum(h)) + h[12:] + payload
+
+
+def lbbad(mac, src, dst):
+    """Unusual packets to the load-balanced VIP (see the docstring)."""
+    eth = lambda proto, p: mac + SRC_MAC + struct.pack("!H", proto) + p
+    udp = struct.pack("!HHHH", 4000, 9, 16, 0) + b"x" * 8
+    trunc = ip4hdr(src, dst, 17, udp)[:10]
+    frag = ip4hdr(src, dst, 17, b"y" * 16, frag=100)
+    opts = ip4hdr(src, dst, 17, udp, ihl=6, opts=b"\x01\x01\x01\x00")
+    icmp = struct.pack("!BBHI", 3, 1, 0, 0) + b"\x99garbage-quote"
+    c = cksum(icmp)
+    icmp = icmp[:2] + struct.pack("!H", c) + icmp[4:]
+    err = ip4hdr(src, dst, 1, icmp)
+    arp = struct.pack("!HHBBH8s4s8s4s", 1, 0x0800, 8, 4, 1, b"\x02" * 8,
+                      socket.inet_aton(src), b"\0" * 8, socket.inet_aton(dst))
+    return [eth(ETH_P_IP, trunc), eth(ETH_P_IP, frag), eth(ETH_P_IP, opts),
+            eth(ETH_P_IP, err), eth(0x0806, arp)]
+
+
 def main():
     iface, args = sys.argv[1], sys.argv[2:]
     if args[0] == "flood":
@@ -91,6 +117,10 @@ def main():
         return
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
+    if args[0] == "lbbad":
+        for f in lbbad(bytes.fromhex(args[1].replace(":", "")), args[2], args[3]) * 3:
+            s.send(f)
+        return
     while args:
         case = args.pop(0)
         if case == "capture":

@@ -5,7 +5,7 @@
     carpnl.py set DEV [vhid N] [advskew N] [advbase N] [pass P]
                       [carpnodes V:S,...] [balancing MODE] [peer A.B.C.D]
                       [state master|backup]
-    carpnl.py add DEV [link LOWER] [index N] [netns NAME] [SETTINGS as set]
+    carpnl.py add DEV [link LOWER|linkindex N] [index N] [netns NAME] [SETTINGS]
                               creates a carp device in one request
     carpnl.py show DEV        prints key=value lines
 
@@ -103,6 +103,8 @@ def do_add(dev, args):
         val = next(it)
         if key == "link":
             extra += attr(IFLA_LINK, struct.pack("=I", socket.if_nametoindex(val)))
+        elif key == "linkindex":
+            extra += attr(IFLA_LINK, struct.pack("=I", int(val)))
         elif key == "index":
             index = int(val)
         elif key == "netns":

@@ -49,7 +49,8 @@ if command -v ucarp >/dev/null; then
 		-u "$up" -d /bin/true >"$ulog" 2>&1 &
 	upid=$!
 	sleep 4
-	check_fail "ucarp (advskew 100) is BACKUP" grep -q 'Switching to state: MASTER' "$ulog"
+	check "ucarp (advskew 100) runs and is BACKUP" bash -c "kill -0 $upid &&
+		grep -q 'Switching to state: BACKUP' '$ulog' && ! grep -q 'Switching to state: MASTER' '$ulog'"
 	t0=$(now_ms)
 	rmmod carp
 	if r=$(takeover "$t0" grep -q 'Switching to state: MASTER' "$ulog"); then

@@ -44,6 +44,57 @@ check_output() {
 	fi
 }
 
+# check_absent DESCRIPTION PATTERN COMMAND...: COMMAND succeeds and its
+# output does not match the extended regex PATTERN (a negative check that
+# cannot pass because the command failed).
+check_absent() {
+	local desc=$1 pat=$2; shift 2
+	local out
+	if ! out=$("$@" 2>&1); then
+		tap_fail "$desc" "the command failed: $out"
+	elif grep -Eq -- "$pat" <<<"$out"; then
+		tap_fail "$desc" "output matched /$pat/: $out"
+	else
+		tap_ok "$desc"
+	fi
+}
+
+# carp_kind NS DEV: DEV exists and is a carp device (ip's JSON).
+carp_kind() {
+	ip -n "$1" -j -d link show dev "$2" | grep -q '"info_kind":"carp"'
+}
+
+# arp_responders NS DEV IP: the distinct MACs answering ARP requests for IP
+# sent from DEV (three requests), one per line.
+arp_responders() {
+	ip netns exec "$1" arping -c 3 -w 4 -I "$2" "$3" 2>/dev/null |
+		grep -o '\[[0-9A-Fa-f:]*\]' | tr -d '[]' | tr A-F a-f | sort -u
+}
+
+# ndp_responders NS DEV IP6: the distinct MACs in neighbour advertisements
+# for IP6 (all of them, not only the first).
+ndp_responders() {
+	ip netns exec "$1" ndisc6 -m -n -r 3 "$3" "$2" 2>/dev/null |
+		grep -io 'Target link-layer address: [0-9a-f:]*' | awk '{print tolower($4)}' | sort -u
+}
+
+# one_responder DESC WANT CMD...: exactly one MAC answered, WANT.
+one_responder() {
+	local desc=$1 want=$2; shift 2
+	local got
+	got=$("$@")
+	if [ "$got" = "$want" ]; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc" "responders: '${got//$'\n'/, }', want '$want'"
+	fi
+}
+
+# log_mark: the current kernel log length; since MARK PATTERN counts the
+# lines matching PATTERN after it.
+log_mark() { dmesg | wc -l; }
+since() { dmesg | tail -n +$(($1 + 1)) | grep -c -- "$2"; }
+
 tap_ok() {
 	echo "ok - $CARP_TEST: $1"
 }
@@ -159,10 +210,7 @@ lan_setup() {
 		done
 	} | ip -n lan -b - || return 1
 	for h in "$@"; do
-		# Recommended on a carpdev in the VIP's subnet: ARP requests use
-		# the carpdev's own address, never a VIP (see carp.rst).
-		ip netns exec "$h" sh -c 'echo 2 > /proc/sys/net/ipv4/conf/eth0/arp_announce &&
-			ip -b -' <<-EOF || return 1
+		ip -n "$h" -b - <<-EOF || return 1
 			link set lo up
 			addr add 192.0.2.1$i/24 dev eth0
 			addr add 2001:db8::1$i/64 dev eth0 nodad

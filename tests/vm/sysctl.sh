@@ -5,8 +5,6 @@
 # raises its log level and sends garbage cannot flood the host's log.
 
 INJECT="$(dirname "${BASH_SOURCE[0]}")/carpinject.py"
-# since MARK PATTERN: count of kernel log lines matching PATTERN after MARK.
-since() { dmesg | tail -n +$(($1 + 1)) | grep -c "$2"; }
 
 carp_load
 lan_setup a b x

@@ -25,27 +25,39 @@ check_output "tshark dissects them as CARP v2 advertisements" \
 	'^00:00:5e:00:01:05 255 224\.0\.0\.18 2 1 5 10 1 7 0 ' echo "$fields"
 check_output "IPv6 advertisements go to ff02::12 with hop limit 255" 'ff02::12 255$' \
 	echo "$all"
-# The HMAC: key = pass; message = version, type, vhid, the sorted IPv4
-# and IPv6 (not link-local) addresses, then the counter (OpenBSD).
+# The HMAC of every captured advertisement, IPv4 and IPv6, recomputed from
+# the raw frames: key = pass; message = version, type, vhid, the sorted
+# IPv4 and IPv6 (not link-local) addresses, then the counter (OpenBSD);
+# the CARP checksum too. Fails unless both families were seen and all
+# verify.
 verify='
-import hmac, socket, sys
-ok = 0
-for line in sys.stdin:
-    f = line.split()
-    if len(f) < 12:
+import hmac, socket, struct, sys
+data = open(sys.argv[1], "rb").read()
+off, seen = 24, {"4": 0, "6": 0}
+while off + 16 <= len(data):
+    incl = struct.unpack_from("<IIII", data, off)[2]
+    f = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    fam = {b"\x08\x00": "4", b"\x86\xdd": "6"}.get(f[12:14])
+    if fam is None:
         continue
-    counter = int(f[10]).to_bytes(8, "big")
-    msg = bytes([2, 1, 5]) + socket.inet_aton("192.0.2.1") + \
+    carp = f[34:70] if fam == "4" else f[54:90]
+    words = struct.unpack("!18H", carp)
+    s = sum(words)
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    counter, got = carp[8:16], carp[16:36]
+    msg = bytes([2, 1, carp[1]]) + socket.inet_aton("192.0.2.1") + \
         socket.inet_pton(socket.AF_INET6, "2001:db8::5") + counter
-    want = hmac.new(b"secret", msg, "sha1").hexdigest()
-    got = f[11].replace(":", "")
-    print("# counter", counter.hex(), "hmac", got, "ok" if got == want else "MISMATCH " + want)
-    ok += got == want
-    if got != want:
+    want = hmac.new(b"secret", msg, "sha1").digest()
+    ok = got == want and s == 0xFFFF
+    print("# IPv%s counter %s hmac %s %s" % (fam, counter.hex(), got.hex(), "ok" if ok else "MISMATCH"))
+    if not ok:
         sys.exit(1)
-sys.exit(0 if ok else 1)
+    seen[fam] += 1
+sys.exit(0 if seen["4"] and seen["6"] else 1)
 '
-check_output "the HMAC of every captured advertisement verifies" ' ok$' \
-	python3 -I -S -c "$verify" <<<"$fields"
+check "the checksum and HMAC of every captured advertisement (IPv4 and IPv6) verify" \
+	python3 -I -S -c "$verify" "$pcap"
 rm -f "$pcap"
 cleanup_ns

@@ -16,6 +16,29 @@ check_output "dump shows the pass to root" "'pass': b'other'" echo "$out"
 check_output "dump shows the forced state" "'state': 'master'" echo "$out"
 check_output "vhid 256 is refused by the policy" 'out of range' \
 	ynl h1 --do dev-set --json '{"ifname": "carp0", "vhid": 256}'
+# Out-of-range values straight to the kernel (carpctl refuses them before
+# sending): each refused by the policy or the core with its message, the
+# configuration unchanged.
+before=$(cctl h1 -j carp0)
+KSRC=$(. "$(dirname "$YNL_SPEC")/../../../scripts/env.sh" && echo "$KSRC")
+out=$(ip netns exec h1 python3 "$(dirname "${BASH_SOURCE[0]}")/ynlraw.py" "$KSRC" "$YNL_SPEC" \
+	'{"ifname": "carp0", "vhid": 0}' \
+	'{"ifname": "carp0", "advskew": 255}' \
+	'{"ifname": "carp0", "advbase": 255}' \
+	'{"ifname": "carp0", "balancing": 9}' \
+	'{"ifname": "carp0", "state": 7}' \
+	'{"ifname": "carp0", "state": 0}' \
+	'{"ifname": "carp0", "pass": "3031323334353637383930313233343536373839"}' \
+	'{"ifname": "carp0", "advskew": 5, "advbase": 300}' \
+	'{"ifname": "carp0", "carpdev": 99999}' \
+	'{"ifname": "carp0", "vhid": 3, "node": [{"vhid": 4}]}' 2>&1)
+echo "$out" | sed 's/^/# raw: /'
+check "all ten raw requests were refused" [ "$(grep -c '^error' <<<"$out")" = 10 ]
+check_output "... vhid 0 by its range" 'out of range|vhid' sed -n 1p <<<"$out"
+check_output "... state init by the core" 'state must be backup or master' sed -n 6p <<<"$out"
+check_output "... a 20-byte pass" 'pass|out of range|long' sed -n 7p <<<"$out"
+check_output "... a good advskew with a bad advbase: all of it" 'advbase|out of range' sed -n 8p <<<"$out"
+check "the configuration is unchanged" [ "$(cctl h1 -j carp0)" = "$before" ]
 # Events: listen for 60 s while the device goes down and up every 4 s,
 # until the listener exits (its start-up time under TCG is unknown).
 ynl h1 --subscribe events --sleep 60 >/tmp/ynl-events 2>&1 &

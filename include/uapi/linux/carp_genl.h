@@ -23,6 +23,8 @@
  * @CARP_REASON_USER: Forced by the administrator (state master or backup).
  * @CARP_REASON_STOPPED: Admin down, carpdev down, no address or no vhid.
  * @CARP_REASON_RESTART: Restarted after a configuration or address change.
+ * @CARP_REASON_BOW_OUT: The master bowed out (an advertisement with advbase
+ *   and advskew 255: it is going down); this host takes over at once.
  */
 enum carp_reason {
 	CARP_REASON_START,
@@ -34,6 +36,7 @@ enum carp_reason {
 	CARP_REASON_USER,
 	CARP_REASON_STOPPED,
 	CARP_REASON_RESTART,
+	CARP_REASON_BOW_OUT,
 };
 
 enum {
@@ -62,6 +65,10 @@ enum {
 	CARP_A_NODE_VHID = 1,
 	CARP_A_NODE_ADVSKEW,
 	CARP_A_NODE_STATE,
+	CARP_A_NODE_ACCEPTED,
+	CARP_A_NODE_DROPPED,
+	CARP_A_NODE_ANSWERED,
+	CARP_A_NODE_IGNORED,
 
 	__CARP_A_NODE_MAX,
 	CARP_A_NODE_MAX = (__CARP_A_NODE_MAX - 1)

@@ -131,3 +131,153 @@ fn arp_hash_spreads() {
         .count();
     assert!(differ > 64);
 }
+
+#[test]
+fn arp_hash_known_answers() {
+    // Vectors from an independent implementation (Python, written from
+    // the description of OpenBSD's 2015 carp_hash and bridge_hash's mix in
+    // Documentation/networking/carp-protocol.rst), not from this crate.
+    let vectors: [(&[u8], [u8; 6], u32); 12] = [
+        (b"", [0x02, 0x00, 0x00, 0x00, 0x00, 0x01], 0x9fb4ee2a),
+        (b"", [0x52, 0x54, 0x00, 0x12, 0x34, 0x56], 0xcd22e899),
+        (b"", [0x00, 0x00, 0x5e, 0x00, 0x01, 0x01], 0xc9cada75),
+        (b"", [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0x53fafb5f),
+        (b"secret", [0x02, 0x00, 0x00, 0x00, 0x00, 0x01], 0x16793a4b),
+        (b"secret", [0x52, 0x54, 0x00, 0x12, 0x34, 0x56], 0x9e7a1b31),
+        (b"secret", [0x00, 0x00, 0x5e, 0x00, 0x01, 0x01], 0x9411f34b),
+        (b"secret", [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0x44c2c7f2),
+        (
+            b"mekmitasdigoat",
+            [0x02, 0x00, 0x00, 0x00, 0x00, 0x01],
+            0x93dbe511,
+        ),
+        (
+            b"mekmitasdigoat",
+            [0x52, 0x54, 0x00, 0x12, 0x34, 0x56],
+            0xbe850b4c,
+        ),
+        (
+            b"mekmitasdigoat",
+            [0x00, 0x00, 0x5e, 0x00, 0x01, 0x01],
+            0xa3439875,
+        ),
+        (
+            b"mekmitasdigoat",
+            [0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            0xa7d91e82,
+        ),
+    ];
+    for (key, mac, want) in vectors {
+        let k = ArpHashKey::new(key);
+        assert_eq!(arp_hash(&k, &mac), want, "key {key:?} mac {mac:02x?}");
+    }
+}
+
+fn ip4(src: [u8; 4], dst: [u8; 4], proto: u8, payload: &[u8]) -> Vec<u8> {
+    let mut h = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
+    h.extend_from_slice(&src);
+    h.extend_from_slice(&dst);
+    h.extend_from_slice(payload);
+    h
+}
+
+fn ip6(src: [u8; 16], dst: [u8; 16], nh: u8, payload: &[u8]) -> Vec<u8> {
+    let mut h = vec![0x60, 0, 0, 0, 0, payload.len() as u8, nh, 64];
+    h.extend_from_slice(&src);
+    h.extend_from_slice(&dst);
+    h.extend_from_slice(payload);
+    h
+}
+
+const C: [u8; 4] = [198, 51, 100, 7];
+const VIP: [u8; 4] = [192, 0, 2, 10];
+const R: [u8; 4] = [203, 0, 113, 9];
+
+#[test]
+fn filter_v4_folds_both_directions_alike() {
+    let udp = [0u8; 8];
+    let a = filter_v4(&ip4(C, VIP, 17, &udp));
+    let b = filter_v4(&ip4(VIP, C, 17, &udp));
+    assert_eq!(a, Filter::Fold(fold_v4(C, VIP)));
+    assert_eq!(a, b);
+    // OpenBSD: ntohl(src ^ dst) mod count.
+    let want = (u32::from_be_bytes(C) ^ u32::from_be_bytes(VIP)) % 3;
+    assert_eq!(node_index(fold_v4(C, VIP), 3), Some(want as usize));
+}
+
+#[test]
+fn filter_v4_special_packets() {
+    assert_eq!(filter_v4(&ip4(C, VIP, 112, &[0; 36])), Filter::Pass);
+    // An ICMP error about our packet VIP -> R, from router C, is folded
+    // like the flow it belongs to.
+    let quoted = ip4(VIP, R, 6, &[0; 8]);
+    let mut icmp = vec![3, 1, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&quoted);
+    assert_eq!(
+        filter_v4(&ip4(C, VIP, 1, &icmp)),
+        Filter::Fold(fold_v4(VIP, R))
+    );
+    assert_eq!(
+        filter_v4(&ip4(C, VIP, 1, &icmp)),
+        filter_v4(&ip4(R, VIP, 6, &[0; 20]))
+    );
+    // Echo requests, and errors quoting garbage, use the outer pair.
+    let echo = [8, 0, 0, 0, 0, 0, 0, 0];
+    assert_eq!(
+        filter_v4(&ip4(C, VIP, 1, &echo)),
+        Filter::Fold(fold_v4(C, VIP))
+    );
+    let garbage = [3, 1, 0, 0, 0, 0, 0, 0, 0x99, 1, 2];
+    assert_eq!(
+        filter_v4(&ip4(C, VIP, 1, &garbage)),
+        Filter::Fold(fold_v4(C, VIP))
+    );
+    // A later fragment of an ICMP packet is folded on its addresses.
+    let mut frag = ip4(C, VIP, 1, &icmp);
+    frag[6] = 0;
+    frag[7] = 20;
+    assert_eq!(filter_v4(&frag), Filter::Fold(fold_v4(C, VIP)));
+    // IP options move the transport header, not the addresses.
+    let mut opts = ip4(C, VIP, 17, &[1, 1, 1, 0, 0, 0, 0, 0]);
+    opts[0] = 0x46;
+    assert_eq!(filter_v4(&opts), Filter::Fold(fold_v4(C, VIP)));
+    // Truncated or not IPv4: nobody accepts it.
+    assert_eq!(filter_v4(&ip4(C, VIP, 17, &[])[..19]), Filter::Malformed);
+    let mut v5 = ip4(C, VIP, 17, &[0; 8]);
+    v5[0] = 0x55;
+    assert_eq!(filter_v4(&v5), Filter::Malformed);
+    let mut short_ihl = ip4(C, VIP, 17, &[0; 8]);
+    short_ihl[0] = 0x44;
+    assert_eq!(filter_v4(&short_ihl), Filter::Malformed);
+    assert_eq!(filter_v4(&[]), Filter::Malformed);
+}
+
+#[test]
+fn filter_v6_special_packets() {
+    let c = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
+    let vip = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10];
+    let r = [0x20, 1, 0xd, 0xb8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
+    let a = filter_v6(&ip6(c, vip, 6, &[0; 20]));
+    assert_eq!(a, Filter::Fold(fold_v6(&c, &vip)));
+    assert_eq!(a, filter_v6(&ip6(vip, c, 6, &[0; 20])));
+    for t in [133, 134, 135, 136, 137, 130, 131, 132, 143] {
+        assert_eq!(
+            filter_v6(&ip6(c, vip, 58, &[t, 0, 0, 0])),
+            Filter::Pass,
+            "type {t}"
+        );
+    }
+    assert_eq!(filter_v6(&ip6(c, vip, 112, &[0; 36])), Filter::Pass);
+    let quoted = ip6(vip, r, 17, &[0; 8]);
+    let mut err = vec![1, 4, 0, 0, 0, 0, 0, 0];
+    err.extend_from_slice(&quoted);
+    assert_eq!(
+        filter_v6(&ip6(c, vip, 58, &err)),
+        Filter::Fold(fold_v6(&vip, &r))
+    );
+    assert_eq!(
+        filter_v6(&ip6(c, vip, 58, &[128, 0, 0, 0])),
+        Filter::Fold(fold_v6(&c, &vip))
+    );
+    assert_eq!(filter_v6(&ip6(c, vip, 6, &[])[..39]), Filter::Malformed);
+}

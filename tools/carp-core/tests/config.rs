@@ -265,16 +265,17 @@ fn error_leaves_config_unchanged() {
         ..Default::default()
     })
     .unwrap();
-    let before = c;
-    // A good field with a bad one: nothing applies.
-    assert!(c
+    // A good field with a bad one: the whole update is refused, naming the
+    // bad attribute (the glue points the extack at it).
+    let e = c
         .apply(&ConfigUpdate {
             advbase: Some(3),
             advskew: Some(300),
             ..Default::default()
         })
-        .is_err());
-    assert_eq!(c, before);
+        .unwrap_err();
+    assert_eq!(e.attr, ConfigAttr::Advskew);
+    assert_eq!(e.text(), "advskew must be 0..254");
 }
 
 #[test]

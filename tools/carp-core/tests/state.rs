@@ -350,10 +350,46 @@ fn bowout_on_admin_down() {
     assert_eq!((hdr.advbase, hdr.advskew), (255, 255));
     assert_eq!(h.state(), State::Init);
     assert_eq!(h.carp.next_deadline(), None);
-    // A backup receiving the bow-out takes over at once.
+    // A backup receiving the bow-out takes over at once, and says why.
     let mut b = Host::new(cfg(1, 100, b"pw"), 3);
+    b.take();
     b.input(4 * S, &pkt, false).unwrap();
     assert_eq!(b.state(), State::Master);
+    assert!(b.take().iter().any(|a| matches!(
+        a,
+        Action::State {
+            new: State::Master,
+            reason: Reason::BowOut,
+            ..
+        }
+    )));
+    // With advbase 0 too (OpenBSD's "too slow" rule misses it there).
+    let fast = |skew| {
+        Config::default()
+            .apply(&ConfigUpdate {
+                vhid: Some(1),
+                advskew: Some(skew),
+                advbase: Some(0),
+                pass: Some(b"pw"),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let mut c = Host::new(fast(100), 5);
+    c.input(4 * S, &pkt, false).unwrap();
+    assert_eq!(c.state(), State::Master);
+    // An ordinary slow advertisement is not a bow-out.
+    let mut d = Host::new(fast(100), 7);
+    d.take();
+    let slow = Host::new(cfg(1, 0, b"pw"), 9).advert();
+    d.input(4 * S, &slow, false).unwrap();
+    assert!(!d.take().iter().any(|a| matches!(
+        a,
+        Action::State {
+            reason: Reason::BowOut,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -407,7 +443,10 @@ fn hmac_contexts_accept_either_linklocal_policy() {
     h.set_addresses(0, &[], &[g, ll]);
     for ctx in [HmacContext::Orig, HmacContext::NoV6Ll] {
         let counter = [9; 8];
-        let hmac = hmac_finish(&hmac_prefix(&key, 1, None, &[], &[ll, g], &[], ctx), &counter);
+        let hmac = hmac_finish(
+            &hmac_prefix(&key, 1, None, &[], &[ll, g], &[], ctx),
+            &counter,
+        );
         let hdr = Header {
             version: 2,
             typ: 1,

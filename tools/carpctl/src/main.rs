@@ -313,6 +313,37 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// One entry's load-balancing counters as JSON.
+fn node_counters_json(n: &Attrs) -> Value {
+    let mut m = Map::new();
+    m.insert("vhid".into(), json!(n.u32(nl::node::VHID)));
+    m.insert("state".into(), json!(state_name(n.u32(nl::node::STATE))));
+    let ids = [
+        nl::node::ACCEPTED,
+        nl::node::DROPPED,
+        nl::node::ANSWERED,
+        nl::node::IGNORED,
+    ];
+    for (name, id) in nl::NODE_COUNTERS.iter().zip(ids) {
+        m.insert((*name).into(), json!(n.uint(id).unwrap_or(0)));
+    }
+    Value::Object(m)
+}
+
+/// One entry's load-balancing counters, one line.
+fn node_counters_text(n: &Value) -> String {
+    let c = |k: &str| n[k].as_u64().unwrap_or(0);
+    format!(
+        "\tvhid {} ({}): {} accepted, {} dropped by the IP filter; {} answered, {} ignored ARP/NDP requests\n",
+        n["vhid"],
+        n["state"].as_str().unwrap_or("?"),
+        plural(c("accepted"), "packet", "packets"),
+        c("dropped"),
+        c("answered"),
+        c("ignored")
+    )
+}
+
 /// Counters in the words of OpenBSD's `netstat -s -p carp`.
 fn stats_text(st: &[u64; 15]) -> String {
     let [ip4, ip6, badif, badttl, hdrops, badsum, badver, badlen, badauth, badvhid, badaddrs, op4, op6, onomem, preempt] =
@@ -430,15 +461,28 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
             for (i, c) in counters.iter_mut().enumerate() {
                 *c = st.uint(i as u16 + 1).unwrap_or(0);
             }
+            let nodes: Vec<Value> = r
+                .first()
+                .map(|m| {
+                    m.all(a::NODE)
+                        .map(|n| node_counters_json(&Attrs::parse(n)))
+                        .collect()
+                })
+                .unwrap_or_default();
             if json_out {
-                let m: Map<String, Value> = nl::STATS
+                let mut m: Map<String, Value> = nl::STATS
                     .iter()
                     .zip(counters)
                     .map(|(n, v)| (n.to_string(), json!(v)))
                     .collect();
+                if dev.is_some() {
+                    m.insert("nodes".into(), Value::Array(nodes));
+                }
                 w(&mut out, &format!("{}\n", Value::Object(m)))
             } else {
-                w(&mut out, &stats_text(&counters))
+                let mut text = stats_text(&counters);
+                text += &nodes.iter().map(node_counters_text).collect::<String>();
+                w(&mut out, &text)
             }
         }
         Command::Monitor => {

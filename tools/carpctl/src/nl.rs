@@ -56,14 +56,22 @@ pub mod node {
     pub const VHID: u16 = 1;
     pub const ADVSKEW: u16 = 2;
     pub const STATE: u16 = 3;
+    pub const ACCEPTED: u16 = 4;
+    pub const DROPPED: u16 = 5;
+    pub const ANSWERED: u16 = 6;
+    pub const IGNORED: u16 = 7;
 }
+
+/// The per-entry load-balancing counters, as the spec names them, in
+/// `CARP_A_NODE_*` order from `node::ACCEPTED`.
+pub const NODE_COUNTERS: [&str; 4] = ["accepted", "dropped", "answered", "ignored"];
 
 /// `enum carp_state`.
 pub const STATES: [&str; 3] = ["INIT", "BACKUP", "MASTER"];
 /// `enum carp_balancing`.
 pub const BALANCING: [&str; 5] = ["none", "ip", "ip-stealth", "ip-unicast", "arp"];
 /// `enum carp_reason`, as the spec names them.
-pub const REASONS: [&str; 9] = [
+pub const REASONS: [&str; 10] = [
     "start",
     "master-down",
     "preempt",
@@ -73,6 +81,7 @@ pub const REASONS: [&str; 9] = [
     "user",
     "stopped",
     "restart",
+    "bow-out",
 ];
 /// `CARP_A_STATS_*` in order (1..=15), as the spec names them.
 pub const STATS: [&str; 15] = [
@@ -469,6 +478,13 @@ mod tests {
             ]
         );
         assert_eq!((node::VHID, node::ADVSKEW, node::STATE), (1, 2, 3));
+        for (i, n) in NODE_COUNTERS.iter().enumerate() {
+            assert_eq!(nodes[3 + i], format!("CARP_A_NODE_{}", n.to_uppercase()));
+        }
+        assert_eq!(
+            (node::ACCEPTED, node::DROPPED, node::ANSWERED, node::IGNORED),
+            (4, 5, 6, 7)
+        );
         let uapi = include_str!("../../../include/uapi/linux/carp.h");
         let bal = uapi.find("CARP_BALANCING_NONE").unwrap();
         for (i, n) in BALANCING.iter().enumerate() {

@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Load balancing under failure: hosts a and b balance with carpnodes
+# 1:0,2:100 and 1:100,2:0 (ip mode); b's share moves to a when b's link
+# goes down and comes back with preempt; bad input to the shared address
+# is accepted by at most one host; three hosts split unevenly; the module
+# unloads under traffic.
+
+carp_load
+. ./lb-lib.sh
+check "a: carpnodes 1:0,2:100 balancing ip" lb_setup a 1:0,2:100 ip
+check "b: carpnodes 1:100,2:0 balancing ip" lb_setup b 1:100,2:0 ip
+for h in a b; do
+	ip netns exec "$h" python3 -I -S "$LB" serve "$h" 9000 192.0.2.10 2001:db8::10 &
+done
+# b's share fails over to a when b's link goes down, and comes back with
+# preempt.
+check "the entries settle: a MASTER of vhid 1, b of vhid 2" wait_for 20 split_ready
+ip -n b link set eth0 down
+check "b's link down: a takes vhid 2 too" wait_for 10 entry_is a 2 MASTER
+check_output "a serves every client alone" '^1 hosts: a=24$' lbcheck ip a,a
+ip -n b link set eth0 up
+check "b back with preempt: it takes vhid 2 again" wait_for 15 entry_is b 2 MASTER
+check "a steps down on vhid 2" wait_for 5 entry_is a 2 BACKUP
+check_output "the split is back" '^2 hosts: a=[0-9]+ b=[0-9]+$' lbcheck ip a,b
+
+# Bad input to the shared MAC: truncated, fragment, options, ICMP error
+# quoting garbage, odd ARP: accepted by exactly one host, or none.
+sum_before=$(( $(accepted a) + $(accepted b) ))
+check "inject malformed and unusual packets to the VIP" \
+	ip netns exec c01 python3 -I -S "$INJECT" eth0 lbbad 01:00:5e:00:01:01 192.0.2.14 192.0.2.10
+sleep 1
+sum_after=$(( $(accepted a) + $(accepted b) ))
+# Well-formed among them: a fragment, a packet with options, an ICMP error
+# with a garbage quote, each three times: nine, each taken by one host.
+check "the filter accepted exactly the 9 well-formed ones, once each ($((sum_after - sum_before)))" \
+	[ $((sum_after - sum_before)) = 9 ]
+check "both hosts still MASTER of their entry" split_ready
+
+# Three hosts, uneven: a MASTER of vhids 1 and 2, b of 3, c backup of all.
+lb3() {
+	cctl a carp0 carpnodes 1:0,2:0,3:100 &&
+	cctl b carp0 carpnodes 1:100,2:100,3:0 &&
+	lb_setup c 1:50,2:50,3:50 ip
+}
+check "three hosts: a 1:0,2:0,3:100, b 1:100,2:100,3:0, c 1:50,2:50,3:50" lb3
+for n in "${clients[@]}"; do ip -n "$n" neigh flush all; done
+ip netns exec c python3 -I -S "$LB" serve c 9000 192.0.2.10 2001:db8::10 &
+three_ready() { entry_is a 1 MASTER && entry_is a 2 MASTER && entry_is b 3 MASTER; }
+check "a is MASTER of vhids 1 and 2, b of 3" wait_for 15 three_ready
+check "c is BACKUP of all" wait_for 10 bash -c \
+	"! ip netns exec c carpctl -j carp0 | grep -q MASTER"
+check_output "the split follows the shares (a two entries, b one)" '^2 hosts: a=[0-9]+ b=[0-9]+$' \
+	lbcheck ip a,a,b
+
+# rmmod under traffic.
+ip netns exec c01 ping -q -i 0.02 -w 30 192.0.2.10 >/dev/null 2>&1 &
+pinger=$!
+sleep 2
+check "rmmod with balancing devices up and traffic flowing" rmmod carp
+kill "$pinger" 2>/dev/null; wait "$pinger" 2>/dev/null
+insmod "$CARP_KO"
+kill %1 %2 %3 2>/dev/null
+pkill -f "lbcheck.py serve"
+rm -f /tmp/lb-$$.pcap
+cleanup_ns

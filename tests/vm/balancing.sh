@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Load balancing, the seed's LOAD BALANCING example: hosts a and b share
+# 192.0.2.10 (and 2001:db8::10) with carpnodes 1:0,2:100 and 1:100,2:0;
+# twelve clients send UDP, TCP and ICMP echo over IPv4 and IPv6, and every
+# request is answered exactly once by the host the hash names (computed by
+# tests/vm/lbcheck.py, not by the module), in each balancing mode, switched
+# on the running devices.
+
+carp_load
+. ./lb-lib.sh
+check "a: carpnodes 1:0,2:100 balancing ip" lb_setup a 1:0,2:100 ip
+check "b: carpnodes 1:100,2:0 balancing ip" lb_setup b 1:100,2:0 ip
+check "a is MASTER of vhid 1" wait_for 15 entry_is a 1 MASTER
+check "b is MASTER of vhid 2" wait_for 15 entry_is b 2 MASTER
+check "a is BACKUP of vhid 2" wait_for 5 entry_is a 2 BACKUP
+check "b is BACKUP of vhid 1" wait_for 5 entry_is b 1 BACKUP
+check_output "carp0 has carrier on both (MASTER of an entry)" 'LOWER_UP' ip -n b link show carp0
+check_output "ip mode: the shared MAC is the multicast 01:00:5e:00:01:01" '01:00:5e:00:01:01' \
+	ip -n a link show carp0
+for h in a b; do
+	ip netns exec "$h" python3 -I -S "$LB" serve "$h" 9000 192.0.2.10 2001:db8::10 &
+done
+
+# mode ip (learning bridge; the multicast MAC is flooded).
+ip netns exec lan tcpdump -i br0 -e -n -U -w /tmp/lb-$$.pcap 2>/dev/null &
+dump=$!
+wait_for 10 bash -c "ip netns exec lan ss -0 -a | grep -q ."
+check_output "ip: every client served once, by the host the hash names" '^2 hosts: a=[0-9]+ b=[0-9]+$' \
+	lbcheck ip a,b
+kill "$dump"; wait "$dump" 2>/dev/null
+check_absent "ip: no frame left with the multicast MAC as source" '^01:00:5e:00:01' \
+	tshark -r /tmp/lb-$$.pcap -T fields -e eth.src
+check_output "ip: the clients learned the multicast MAC" 'lladdr 01:00:5e:00:01:01' \
+	ip -n c01 neigh show 192.0.2.10
+check "per-entry counters: a accepted packets for vhid 1" [ "$(counter a 1 accepted)" -gt 0 ]
+check "... and dropped none of them" [ "$(counter a 1 dropped)" = 0 ]
+check "... and left vhid 2's packets to b" [ "$(counter a 2 dropped)" -gt 0 ]
+check "... accepting none of them" [ "$(counter a 2 accepted)" = 0 ]
+
+# mode ip-unicast, on a hub (a bridge that floods every frame).
+ip -n lan link set br0 type bridge ageing_time 0
+for h in a b; do cctl "$h" carp0 balancing ip-unicast; done
+for n in "${clients[@]}"; do ip -n "$n" neigh flush all; done
+check "ip-unicast: the entries are MASTER again" wait_for 15 split_ready
+check_output "ip-unicast: the shared MAC is 00:00:5e:00:01:01" '00:00:5e:00:01:01' ip -n a link show carp0
+check_output "ip-unicast: every client served once, by its host" '^2 hosts: a=[0-9]+ b=[0-9]+$' \
+	lbcheck ip-unicast a,b
+
+# mode ip-stealth, on a learning bridge: no frame ever carries a virtual
+# MAC as source, so the bridge never learns it and floods.
+for h in a b; do cctl "$h" carp0 balancing ip-stealth; done
+for n in "${clients[@]}"; do ip -n "$n" neigh flush all; done
+# As carp(4) warns, a switch that learned the shared MAC while it was a
+# source (ip-unicast) keeps it until the entry ages out: remove it, as its
+# ageing timer would, then learn again.
+for m in $(bridge -n lan fdb show br br0 | awk '/^00:00:5e:00:01/ && !/permanent/ { print $1 "," $3 }'); do
+	bridge -n lan fdb del "${m%,*}" dev "${m#*,}" master
+done
+ip -n lan link set br0 type bridge ageing_time 30000
+ip netns exec lan tcpdump -i br0 -e -n -U -w /tmp/lb-$$.pcap 2>/dev/null &
+dump=$!
+wait_for 10 bash -c "ip netns exec lan ss -0 -a | grep -q ."
+check "ip-stealth: the entries are MASTER again" wait_for 15 split_ready
+check_output "ip-stealth: every client served once, by its host" '^2 hosts: a=[0-9]+ b=[0-9]+$' \
+	lbcheck ip-stealth a,b
+kill "$dump"; wait "$dump" 2>/dev/null
+check_absent "ip-stealth: no frame left with a virtual MAC as source (adverts, ARP, IP)" \
+	'^0[01]:00:5e:00:01' tshark -r /tmp/lb-$$.pcap -T fields -e eth.src
+check_absent "ip-stealth: the bridge never learned a virtual MAC" '00:00:5e:00:01' \
+	bridge -n lan fdb show br br0
+
+# mode arp: each client's MAC picks the entry (and the MAC) that serves it.
+for h in a b; do cctl "$h" carp0 balancing arp; done
+for n in "${clients[@]}"; do ip -n "$n" neigh flush all; done
+check "arp: the entries are MASTER again" wait_for 15 split_ready
+check_output "arp: every client served once, by the MASTER of its entry" '^2 hosts: a=[0-9]+ b=[0-9]+$' \
+	lbcheck arp a,b
+# Each client's entry for the VIP is the MAC of the entry its MAC hashes
+# to: both entry MACs are handed out.
+want=$(python3 -I -S "$LB" expect arp 2 lb 192.0.2.10 2001:db8::10 "${specs[@]}")
+macs_ok=1 seen=""
+while read -r n e4 e6; do
+	got=$(ip -n "$n" neigh show 192.0.2.10 | grep -o 'lladdr [0-9a-f:]*' | cut -d' ' -f2)
+	got6=$(ip -n "$n" -6 neigh show 2001:db8::10 | grep -o 'lladdr [0-9a-f:]*' | cut -d' ' -f2)
+	exp=00:00:5e:00:01:0$((e4 + 1))
+	echo "# $n: entry $e4, IPv4 VIP at $got, IPv6 VIP at $got6"
+	[ "$got" = "$exp" ] && [ "$got6" = "$exp" ] || macs_ok=0
+	seen="$seen $got"
+done <<<"$want"
+check "arp: each client got the MAC of its entry, IPv4 and IPv6" [ "$macs_ok" = 1 ]
+check "arp: both entry MACs were handed out" bash -c \
+	"grep -q 00:00:5e:00:01:01 <<<'$seen' && grep -q 00:00:5e:00:01:02 <<<'$seen'"
+check "arp: a answered ARP/NDP requests for its entry" [ "$(counter a 1 answered)" -gt 0 ]
+check "arp: and left the other entry's to b" [ "$(counter a 2 ignored)" -gt 0 ]
+check "arp: b answered for its entry" [ "$(counter b 2 answered)" -gt 0 ]
+
+pkill -f "lbcheck.py serve"
+rm -f /tmp/lb-$$.pcap
+cleanup_ns

@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the load-balancing tests (balancing.sh, balance-failover.sh):
+# hosts a, b, c and twelve clients (each its own namespace, MAC and
+# address) on one bridge; the shared address 192.0.2.10 / 2001:db8::10.
+
+LB="$(dirname "${BASH_SOURCE[0]}")/lbcheck.py"
+INJECT="$(dirname "${BASH_SOURCE[0]}")/carpinject.py"
+clients=()
+specs=()
+for i in $(seq 1 12); do
+	n=$(printf 'c%02d' "$i")
+	clients+=("$n")
+done
+lan_setup a b c "${clients[@]}"
+# Preempt: the entries settle on the hosts with the lowest skew whatever
+# the order the hosts come up in (as an admin running a balanced cluster
+# sets it).
+for h in a b c; do ip netns exec "$h" sysctl -qw net.inet.carp.preempt=1; done
+# lan_setup numbers the hosts 192.0.2.1N in order: a=.11, b=.12, c=.13,
+# the clients .14 to .115.
+i=4
+for n in "${clients[@]}"; do
+	specs+=("$n:192.0.2.1$i:2001:db8::1$i")
+	i=$((i + 1))
+done
+
+# lb_setup HOST NODES MODE: carp0 with the shared addresses.
+lb_setup() {
+	ip -n "$1" link add carp0 link eth0 type carp &&
+	cctl "$1" carp0 carpnodes "$2" balancing "$3" pass lb &&
+	ip -n "$1" addr add 192.0.2.10/24 dev carp0 &&
+	ip -n "$1" addr add 2001:db8::10/64 dev carp0 nodad &&
+	ip -n "$1" link set carp0 up
+}
+# node HOST VHID [stats]: the JSON object of entry VHID (carpctl's keys are
+# sorted: vhid comes last).
+node() { cctl "$1" -j ${3:+stats} carp0 | grep -o "{[^{}]*\"vhid\":$2}"; }
+# entry_is HOST VHID STATE
+entry_is() { node "$1" "$2" | grep -q "\"state\":\"$3\""; }
+# counter HOST VHID NAME: a per-entry counter.
+counter() { node "$1" "$2" stats | grep -o "\"$3\":[0-9]*" | cut -d: -f2; }
+# split_ready: a MASTER of vhid 1, b of vhid 2.
+split_ready() { entry_is a 1 MASTER && entry_is b 2 MASTER; }
+lbcheck() {	# MODE MASTERS
+	python3 -I -S "$LB" check "$1" "$2" lb 192.0.2.10 2001:db8::10 9000 "${specs[@]}"
+}
+# accepted HOST: the IP filter's accepted packets, all entries.
+accepted() {
+	cctl "$1" -j stats carp0 | grep -o '"accepted":[0-9]*' | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }'
+}
+
