@@ -137,18 +137,16 @@ u64 carp_pcpu_sum(u64 __percpu *p, unsigned int i)
 	return s;
 }
 
-/* Copies up to len bytes from the network header into buf (the header may
- * be in fragments); returns how many. */
-unsigned int carp_skb_copy_net(const struct sk_buff *skb, u8 *buf, unsigned int len)
+/* Up to *len bytes from the network header: a pointer into the skb when
+ * they are linear, else copied into buf; *len is set to how many. */
+const u8 *carp_skb_net_bytes(const struct sk_buff *skb, u8 *buf, unsigned int *len)
 {
 	int off = skb_network_offset(skb);
 	unsigned int have = skb->len > off ? skb->len - off : 0;
 
-	if (len > have)
-		len = have;
-	if (skb_copy_bits(skb, off, buf, len))
-		return 0;
-	return len;
+	if (*len > have)
+		*len = have;
+	return skb_header_pointer(skb, off, *len, buf);
 }
 
 bool carp_skb_is_host(const struct sk_buff *skb) { return skb->pkt_type == PACKET_HOST; }

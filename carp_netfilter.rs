@@ -163,9 +163,17 @@ unsafe extern "C" fn carp_ip_filter(
     // The IP header and what an ICMP error quotes; fragments keep their
     // addresses, so this runs before reassembly.
     let mut buf = [0u8; 40 + 8 + 40];
-    // SAFETY: copies at most `buf.len()` bytes into `buf`.
-    let n = unsafe { sys::carp_skb_copy_net(skb, buf.as_mut_ptr(), buf.len() as u32) } as usize;
-    let p = buf.get(..n).unwrap_or(&[]);
+    let mut n = buf.len() as u32;
+    // SAFETY: the helper returns null or `n` readable bytes: in the skb
+    // (alive for the hook) when linear, else copied into `buf`.
+    let p = unsafe {
+        let p = sys::carp_skb_net_bytes(skb, buf.as_mut_ptr(), &mut n);
+        if p.is_null() {
+            &[]
+        } else {
+            core::slice::from_raw_parts(p, n as usize)
+        }
+    };
     let f = if priv_.is_null() {
         carp_balance::filter_v4(p)
     } else {

@@ -85,7 +85,7 @@ u64 __percpu *carp_pcpu_alloc(unsigned int n);
 void carp_pcpu_free(u64 __percpu *p);
 void carp_pcpu_inc(u64 __percpu *p, unsigned int i);
 u64 carp_pcpu_sum(u64 __percpu *p, unsigned int i);
-unsigned int carp_skb_copy_net(const struct sk_buff *skb, u8 *buf, unsigned int len);
+const u8 *carp_skb_net_bytes(const struct sk_buff *skb, u8 *buf, unsigned int *len);
 bool carp_skb_is_host(const struct sk_buff *skb);
 u8 *carp_skb_writable_head(struct sk_buff *skb, unsigned int *len);
 void carp_icmp6_csum(u8 *ip6, unsigned int len);
