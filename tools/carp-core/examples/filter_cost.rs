@@ -26,14 +26,22 @@ fn main() {
     let mut accepted = 0u32;
     let t = Instant::now();
     for i in 0..n {
-        let (p, six) = if i & 3 == 0 { (&mut v6, true) } else { (&mut v4, false) };
+        let (p, six) = if i & 3 == 0 {
+            (&mut v6, true)
+        } else {
+            (&mut v4, false)
+        };
         // A different source per packet, as flows differ.
         if six {
             p[23] = i as u8;
         } else {
             p[15] = i as u8;
         }
-        let f = if six { filter_v6(black_box(p)) } else { filter_v4(black_box(p)) };
+        let f = if six {
+            filter_v6(black_box(p))
+        } else {
+            filter_v4(black_box(p))
+        };
         if let Filter::Fold(x) = f {
             if snap.fold_index(x).is_some_and(|e| snap.master_of(e)) {
                 accepted += 1;
