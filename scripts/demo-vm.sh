@@ -5,6 +5,8 @@
 # SPDX-License-Identifier: GPL-2.0
 set -u
 ko=$1
+# ip's carp support (scripts/build-iproute2.sh, passed by demo.sh).
+export IP_LIB_DIR=$2/lib
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH=$top/tools/target/release:$PATH
 # The tests' topology helpers (lan_setup, cctl).
@@ -36,8 +38,7 @@ lan_setup a b c k1 k2 k3 k4 k5 k6
 say "Each host: carp0 on eth0, vhid 1, pass secret, VIP 192.0.2.1 (advskew a=0 b=50 c=100)"
 skew=(0 50 100); i=0
 for h in a b c; do
-	run ip -n "$h" link add carp0 link eth0 type carp
-	run carpctl "$h" carp0 vhid 1 advskew "${skew[$i]}" pass secret
+	run ip -n "$h" link add carp0 link eth0 type carp vhid 1 advskew "${skew[$i]}" pass secret
 	run ip -n "$h" addr add 192.0.2.1/24 dev carp0
 	run ip -n "$h" link set carp0 up
 	i=$((i + 1))
@@ -76,16 +77,15 @@ run ip -n b link set eth0 up
 
 say "Load balancing: a and b share 192.0.2.10 (carpnodes 11:0,12:100 and 11:100,12:0, balancing ip)"
 run ip netns exec b sysctl -qw net.inet.carp.preempt=1
-run ip -n a link add carp1 link eth0 type carp
-run carpctl a carp1 carpnodes 11:0,12:100 balancing ip pass share
-run ip -n b link add carp1 link eth0 type carp
-run carpctl b carp1 carpnodes 11:100,12:0 balancing ip pass share
+run ip -n a link add carp1 link eth0 type carp carpnodes 11:0,12:100 balancing ip pass share
+run ip -n b link add carp1 link eth0 type carp carpnodes 11:100,12:0 balancing ip pass share
 for h in a b; do
 	run ip -n "$h" addr add 192.0.2.10/24 dev carp1
 	run ip -n "$h" link set carp1 up
 done
 sleep 5
 states carp1 a b
+run ip -n a -d link show carp1
 say "Six clients ping 192.0.2.10; each host accepts the flows of its entry (carpctl stats carp1)"
 for k in k1 k2 k3 k4 k5 k6; do
 	ip netns exec "$k" ping -q -i 0.2 192.0.2.10 >/dev/null 2>&1 &

@@ -11,5 +11,6 @@ variant=${KVARIANT:-base}
 kdir=$("$here/build-kernel.sh" "$variant")
 "$here/build-module.sh" "$variant" >&2
 "$here/build-tools.sh" >&2
+ipr=$("$here/build-iproute2.sh")
 cd "$top"
-vm_run "$kdir" 2 2G 900 /dev/stderr "$top/scripts/demo-vm.sh $top/carp-$variant.ko"
+vm_run "$kdir" 2 2G 900 /dev/stderr "$top/scripts/demo-vm.sh $top/carp-$variant.ko $ipr"

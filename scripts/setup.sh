@@ -28,7 +28,7 @@ PLAIN=(flex bison bc libelf-dev libssl-dev cpio kmod zstd xz-utils make
        qemu-system-x86 iproute2 iputils-ping tshark ucarp python3-venv
        python3-yaml python3-jsonschema procps util-linux bridge-utils
        libpcap0.8 tcpdump ethtool rsync iputils-arping ndisc6 nftables iperf3
-       keepalived)
+       keepalived dpkg-dev libmnl-dev libcap-dev libelf-dev pkg-config)
 
 need_pkgs=()
 for p in "${PINNED[@]}"; do
@@ -92,6 +92,27 @@ if ! [ -x "$TOOLS_DIR/venv/bin/vng" ] || [ "$vng_have" != "$VNG_VER" ]; then
 	log "installing virtme-ng $VNG_VER"
 	python3 -m venv "$TOOLS_DIR/venv"
 	"$TOOLS_DIR/venv/bin/pip" install -q "virtme-ng==$VNG_VER" pyyaml jsonschema
+fi
+
+# The source of the installed iproute2 (its exact Debian version): the
+# headers link_carp.so is built against, and the tree a complete ip with
+# carp support is built from (scripts/build-iproute2.sh). apt-get source
+# needs a deb-src entry for the same archive as the installed packages.
+ipr_ver=$(dpkg-query -W -f='${Version}' iproute2)
+ipr_dir=$CACHE_ROOT/iproute2
+if ! [ -f "$ipr_dir/iproute2_$ipr_ver.dsc" ]; then
+	if ! apt-get source --print-uris -q "iproute2=$ipr_ver" >/dev/null 2>&1; then
+		log "adding deb-src entries for the Debian archive (apt-get source)"
+		src=/etc/apt/sources.list.d/debian.sources
+		[ -f "$src" ] || die "no $src to derive a deb-src entry from"
+		sed 's/^Types: deb$/Types: deb-src/' "$src" |
+			$SUDO tee /etc/apt/sources.list.d/carp-deb-src.sources >/dev/null
+		$SUDO apt-get update -q >/dev/null
+	fi
+	log "fetching the source of iproute2 $ipr_ver"
+	rm -rf "$ipr_dir"; mkdir -p "$ipr_dir"
+	(cd "$ipr_dir" && apt-get source -q "iproute2=$ipr_ver" >/dev/null 2>&1) ||
+		die "apt-get source iproute2=$ipr_ver failed"
 fi
 
 # The kernel source tree (extracted once, read-only input for the builds).

@@ -17,6 +17,8 @@ variant=${KVARIANT:-base}
 kdir=$("$here/build-kernel.sh" "$variant")
 "$here/build-module.sh" "$variant" >&2
 "$here/build-tools.sh" >&2
+# ip(8) with carp support (tests/vm/iproute2.sh).
+ipr=$("$here/build-iproute2.sh")
 
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
@@ -55,7 +57,7 @@ pids=()
 while IFS=: read -r i list; do
 	echo "# shard $i:$list" >&2
 	vm_run "$kdir" 1 "$mem" "$timeout" "$out/shard$i.console" \
-		"CARP_TEST_BUDGET=$budget $top/scripts/vm-run.sh $top/carp-$variant.ko $list" \
+		"CARP_TEST_BUDGET=$budget CARP_IPROUTE2=$ipr $top/scripts/vm-run.sh $top/carp-$variant.ko $list" \
 		>"$out/shard$i.tap" 2>/dev/null &
 	pids+=($!)
 done <<<"$assign"

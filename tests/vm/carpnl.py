@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Test helper: set and show a carp device's IFLA_INFO_DATA over rtnetlink.
 
-    carpnl.py set DEV [vhid N] [advskew N] [advbase N] [pass P]
+    carpnl.py set DEV [link LOWER] [vhid N] [advskew N] [advbase N] [pass P]
                       [carpnodes V:S,...] [balancing MODE] [peer A.B.C.D]
                       [state master|backup]
     carpnl.py add DEV [link LOWER|linkindex N] [index N] [netns NAME] [SETTINGS]
@@ -92,7 +92,15 @@ def info_data(args):
 
 
 def do_set(dev, args):
-    body = ifinfo(dev) + attr(IFLA_LINKINFO | 0x8000, info_data(args))
+    extra, rest = b"", []
+    it = iter(args)
+    for key in it:
+        val = next(it)
+        if key == "link":
+            extra += attr(IFLA_LINK, struct.pack("=I", socket.if_nametoindex(val)))
+        else:
+            rest += [key, val]
+    body = ifinfo(dev) + extra + attr(IFLA_LINKINFO | 0x8000, info_data(rest))
     check_reply(talk(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, body))
 
 

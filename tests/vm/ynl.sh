@@ -39,9 +39,9 @@ check_output "... state init by the core" 'state must be backup or master' sed -
 check_output "... a 20-byte pass" 'pass|out of range|long' sed -n 7p <<<"$out"
 check_output "... a good advskew with a bad advbase: all of it" 'advbase|out of range' sed -n 8p <<<"$out"
 check "the configuration is unchanged" [ "$(cctl h1 -j carp0)" = "$before" ]
-# Events: listen for 60 s while the device goes down and up every 4 s,
+# Events: listen for 25 s while the device goes down and up every 4 s,
 # until the listener exits (its start-up time under TCG is unknown).
-ynl h1 --subscribe events --sleep 60 >/tmp/ynl-events 2>&1 &
+ynl h1 --subscribe events --sleep 25 >/tmp/ynl-events 2>&1 &
 pid=$!
 while kill -0 $pid 2>/dev/null; do
 	sleep 4

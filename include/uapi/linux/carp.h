@@ -10,6 +10,8 @@
 #ifndef _UAPI_LINUX_CARP_H
 #define _UAPI_LINUX_CARP_H
 
+#include <linux/types.h>
+
 #define CARP_LINK_KIND "carp"
 
 enum {
