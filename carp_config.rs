@@ -11,7 +11,7 @@ use crate::carp_port::{attach, check_lower, detach, vhid_clash, Port, BUSY, VHID
 use crate::carp_proto::{ConfigAttr, ConfigUpdate, State};
 use crate::carp_sys as sys;
 use crate::carp_util::{now, set_err_msg, set_err_msg_attr, Rtnl};
-use core::ffi::c_int;
+use core::ffi::{c_int, CStr};
 use core::ptr::null_mut;
 use kernel::prelude::*;
 
@@ -31,6 +31,12 @@ pub(crate) struct Request<'a> {
 pub(crate) fn peer_of(p: u32) -> Option<[u8; 4]> {
     let a = p.to_ne_bytes();
     (a != [0; 4]).then_some(a)
+}
+
+/// An IPv6 carppeer attribute: 16 bytes, all zero (`::`) removes it.
+pub(crate) fn peer6_of(b: &[u8]) -> core::result::Result<Option<[u8; 16]>, &'static CStr> {
+    let a = <[u8; 16]>::try_from(b).map_err(|_| c"carp: an IPv6 carppeer is 16 bytes")?;
+    Ok((a != [0; 16]).then_some(a))
 }
 
 /// The payload of an attribute, `None` for a null one.
@@ -132,12 +138,12 @@ pub(crate) unsafe fn apply_request(
         // taken back.
         detach(rtnl, cd);
         if new != old {
-            cd.with_core(|carp, _addrs, mut sink| carp.set_config(t, new, &mut sink));
+            cd.with_core(|carp, addrs, mut sink| carp.set_config(t, new, addrs, &mut sink));
         }
         // SAFETY: `lower` is live and was checked above.
         if let Err(e) = unsafe { attach(rtnl, cd, lower, extack) } {
             if new != old {
-                cd.with_core(|carp, _addrs, mut sink| carp.set_config(t, old, &mut sink));
+                cd.with_core(|carp, addrs, mut sink| carp.set_config(t, old, addrs, &mut sink));
             }
             if !cur.is_null() {
                 // SAFETY: the old carpdev is live (RTNL) and was fine.
@@ -146,7 +152,7 @@ pub(crate) unsafe fn apply_request(
             return Err(e);
         }
     } else if new != old {
-        cd.with_core(|carp, _addrs, mut sink| carp.set_config(t, new, &mut sink));
+        cd.with_core(|carp, addrs, mut sink| carp.set_config(t, new, addrs, &mut sink));
     }
     if new.nodes != old.nodes {
         cd.reset_entry_counters();

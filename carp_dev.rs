@@ -8,11 +8,17 @@
 //!
 //! - RTNL: creating, configuring, attaching and detaching devices
 //!   (`carp_link`, `carp_config`, `carp_port`, `carp_notify`).
+//! - [`CarpDev::tx`], a BH-disabling spinlock taken before the state lock
+//!   by [`CarpDev::with_core`]: it keeps a device's advertisements in the
+//!   order the core built them, which are sent after the state lock is
+//!   released (sending may resolve a neighbour, and the ARP hook then takes
+//!   state locks), and it holds the send-error count. Order: `tx`, then
+//!   `state`; nothing takes `tx` with a state lock held.
 //! - [`CarpDev::state`], a BH-disabling spinlock: the protocol core and the
 //!   device's addresses, shared by the hrtimer and receive softirqs and by
 //!   process context. The core's actions are carried out with it held (they
-//!   queue frames, notify and set flags); what needs RTNL goes to the
-//!   device's work item.
+//!   build advertisements, notify and set flags); what needs RTNL goes to
+//!   the device's work item.
 //! - Lock-free for the per-packet paths: [`CarpDev::lower`] (RCU-published,
 //!   written under RTNL) and [`CarpDev::snap`] (the [`Snapshot`] the core
 //!   state implies, written under the state lock).
@@ -20,9 +26,9 @@
 use crate::carp_addr::DevAddrs;
 use crate::carp_balance::{self, ArpHashKey, Balancing, Snapshot, MAX_NODES};
 use crate::carp_net::{carp_net_of, Stats};
-use crate::carp_proto::{Action, Addrs, Carp, Link, Stat, State};
+use crate::carp_proto::{Action, Addrs, Carp, Link, SendErrors, Stat, State};
 use crate::carp_sys as sys;
-use crate::carp_tx::Tx;
+use crate::carp_tx::{Batch, Tx};
 use crate::carp_util::{dev_mac, now, BhGuard, BhLock, KStatic, PcpuCounters, Rtnl};
 use core::ffi::{c_int, c_ulong};
 use core::ptr::null_mut;
@@ -45,6 +51,8 @@ pub(crate) struct DevState {
     pub(crate) want_addrs: bool,
     /// Work wanted: tell userspace the state changed (RTM_NEWLINK).
     pub(crate) want_info: bool,
+    /// Work wanted: recompute the group demotion (send errors).
+    pub(crate) want_demote: bool,
     /// Carrier as last set.
     pub(crate) carrier: bool,
     /// The work item is queued and holds [`DevState::work_ref`].
@@ -55,6 +63,12 @@ pub(crate) struct DevState {
     counter_base: [[u64; ENTRY_KINDS]; MAX_NODES],
     /// The MACs added to the carpdev's address filter.
     lower_macs: LowerMacs,
+}
+
+/// What [`CarpDev::tx`] protects.
+pub(crate) struct TxState {
+    /// Consecutive send failures or successes (OpenBSD's snderrors).
+    pub(crate) snd: SendErrors,
 }
 
 /// The MAC addresses a carp device has added to its carpdev's filter: its
@@ -111,6 +125,8 @@ pub(crate) struct CarpDev {
     lower: AtomicPtr<sys::net_device>,
     /// Node on the port's RCU list of carp devices (see `carp_port`).
     pub(crate) list: Opaque<sys::list_head>,
+    /// Orders sending; the send-error count.
+    pub(crate) tx: BhLock<TxState>,
     /// The protocol core and addresses.
     pub(crate) state: BhLock<DevState>,
     live: AtomicBool,
@@ -234,6 +250,8 @@ pub(crate) struct WorkOrder {
     pub(crate) peers: bool,
     /// Raise NETDEV_CHANGEINFODATA.
     pub(crate) info: bool,
+    /// Recompute the namespace's group demotion.
+    pub(crate) demote: bool,
     /// The device reference the work holds, to drop when done.
     pub(crate) dev_ref: sys::netdevice_tracker,
 }
@@ -259,6 +277,13 @@ impl CarpDev {
             core::ptr::addr_of_mut!((*cd).snap).write(AtomicU64::new(0));
             core::ptr::addr_of_mut!((*cd).stats).write(Stats::new());
             BhLock::init(
+                core::ptr::addr_of_mut!((*cd).tx),
+                TxState {
+                    snd: SendErrors::default(),
+                },
+                sys::CARP_LOCK_TX,
+            );
+            BhLock::init(
                 core::ptr::addr_of_mut!((*cd).state),
                 DevState {
                     carp,
@@ -267,6 +292,7 @@ impl CarpDev {
                     notify_peers: false,
                     want_addrs: false,
                     want_info: false,
+                    want_demote: false,
                     carrier: false,
                     work_queued: false,
                     // SAFETY: a tracker is a pointer or an empty struct:
@@ -275,6 +301,7 @@ impl CarpDev {
                     counter_base: [[0; ENTRY_KINDS]; MAX_NODES],
                     lower_macs: LowerMacs::EMPTY,
                 },
+                sys::CARP_LOCK_STATE,
             );
         }
         Ok(())
@@ -292,6 +319,7 @@ impl CarpDev {
             // SAFETY: by the caller's guarantee; once (the swap above).
             unsafe {
                 self.state.drop_data();
+                self.tx.drop_data();
                 self.counters.free();
             }
         }
@@ -332,7 +360,13 @@ impl CarpDev {
 
     /// Runs `f` on the core under the lock, carries out the actions it
     /// returns, then updates the carrier, the snapshot and the timer.
+    /// Advertisements are built under the state lock and sent after it is
+    /// released, under the `tx` lock, which then records how they went.
     pub(crate) fn with_core(&self, f: impl FnOnce(&mut Carp, &Addrs<'_>, &mut dyn FnMut(Action))) {
+        // The order of the locks: `tx`, then `state` (see the module doc).
+        let mut tx = self.tx.lock();
+        let mut batch = Batch::new();
+        let mut built = true;
         let mut st = self.state.lock();
         if st.dead {
             return;
@@ -356,18 +390,20 @@ impl CarpDev {
                 v6ll: a.v6ll.as_slice(),
                 lladdr: None,
             };
-            let tx = Tx {
+            let builder = Tx {
+                carp: self.dev,
                 lower,
                 dev: &self.stats,
                 net: net_stats,
                 mode: carp.config().balancing,
                 peer: carp.config().peer,
+                peer6: carp.config().peer6,
             };
             let carrier_up = *carrier;
             f(carp, &addrs, &mut |a| match a {
                 Action::Send { packet, v4, v6, .. } => {
                     if !lower.is_null() {
-                        tx.advert(&packet, v4, v6, &addrs);
+                        built &= builder.advert(&mut batch, &packet, v4, v6, &addrs);
                     }
                 }
                 Action::State {
@@ -396,6 +432,13 @@ impl CarpDev {
                     queue |= carrier_up;
                 }
             });
+            // Demoted by send errors and MASTER of nothing: no
+            // advertisements go out to show when sending works again, so
+            // test the carpdev at every event (each advertisement heard).
+            let idle = carp.running() && carp.link_state() != State::Master;
+            if idle && tx.snd.demoted() && !lower.is_null() {
+                built &= builder.probe(&mut batch);
+            }
         }
         self.publish(&st.carp);
         let master = st.carp.link_state() == State::Master;
@@ -424,6 +467,32 @@ impl CarpDev {
         if queue {
             self.queue_work(&mut st);
         }
+        let entries = st.carp.config().count();
+        let running = st.carp.running();
+        drop(st);
+        // SAFETY: BHs have been disabled (the `tx` lock) since `lower` was
+        // read under the state lock, which is released.
+        let sent = unsafe { batch.send(self.dev, &self.stats, net_stats) };
+        let ok = match (built, sent) {
+            (false, _) => Some(false),
+            (true, s) => s,
+        };
+        let changed = match ok {
+            Some(ok) => tx.snd.record(ok, entries) != 0,
+            // A stopped device sends nothing: its count goes.
+            None if !running => tx.snd.reset(),
+            None => false,
+        };
+        if changed {
+            // SAFETY: the device is live (callers of `with_core`).
+            unsafe { crate::carp_net::log_send_errors(self.dev, tx.snd.demoted()) };
+            self.request_work(|st| st.want_demote = true);
+        }
+    }
+
+    /// Whether repeated send errors demote this device's group.
+    pub(crate) fn send_demoted(&self) -> bool {
+        self.tx.lock().snd.demoted()
     }
 
     /// Publishes what the per-packet paths read without the lock: the
@@ -555,6 +624,7 @@ impl CarpDev {
             addrs: core::mem::take(&mut st.want_addrs),
             peers,
             info: core::mem::take(&mut st.want_info),
+            demote: core::mem::take(&mut st.want_demote),
             // SAFETY: all-zero is "no tracker" (see `init`).
             dev_ref: core::mem::replace(&mut st.work_ref, unsafe { core::mem::zeroed() }),
         };

@@ -14,6 +14,8 @@
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 #include <net/addrconf.h>
+#include <net/ip6_route.h>
+#include <net/route.h>
 #include <net/ip6_checksum.h>
 #include <linux/icmpv6.h>
 #include <linux/ipv6.h>
@@ -39,7 +41,20 @@ void carp_init_list_head(struct list_head *list) { INIT_LIST_HEAD(list); }
 void carp_list_add_tail_rcu(struct list_head *new, struct list_head *head) { list_add_tail_rcu(new, head); }
 void carp_list_del_rcu(struct list_head *entry) { list_del_rcu(entry); }
 struct list_head *carp_list_next_rcu(struct list_head *pos) { return rcu_dereference_raw(list_next_rcu(pos)); }
-void carp_spin_lock_init(spinlock_t *lock) { spin_lock_init(lock); }
+/* One lockdep class per lock role (spin_lock_init's key is per call
+ * site): a device's tx lock is taken before its state lock. */
+void carp_spin_lock_init(spinlock_t *lock, int role)
+{
+	if (role == CARP_LOCK_TX) {
+		spinlock_t *carp_tx_lock = lock;
+
+		spin_lock_init(carp_tx_lock);
+	} else {
+		spinlock_t *carp_state_lock = lock;
+
+		spin_lock_init(carp_state_lock);
+	}
+}
 void carp_spin_lock_bh(spinlock_t *lock) { spin_lock_bh(lock); }
 void carp_spin_unlock_bh(spinlock_t *lock) { spin_unlock_bh(lock); }
 struct sk_buff *carp_alloc_skb(unsigned int size, gfp_t gfp) { return alloc_skb(size, gfp); }
@@ -180,4 +195,100 @@ void carp_icmp6_csum(u8 *ip6, unsigned int len)
 int carp_validate_addr(struct net_device *dev)
 {
 	return is_zero_ether_addr(dev->dev_addr) ? -EADDRNOTAVAIL : 0;
+}
+
+void carp_skb_set_next(struct sk_buff *skb, struct sk_buff *next) { skb->next = next; }
+struct sk_buff *carp_skb_next(const struct sk_buff *skb) { return skb->next; }
+bool carp_skb_routed(const struct sk_buff *skb) { return skb_dst(skb) != NULL; }
+struct net *carp_skb_dst_net(const struct sk_buff *skb) { return dev_net(skb_dst(skb)->dev); }
+unsigned int carp_dst_headroom(const struct dst_entry *dst) { return LL_RESERVED_SPACE(dst->dev); }
+
+/* An IP packet at skb->data, sent on the route dst (the skb takes the
+ * reference). */
+void carp_skb_set_route(struct sk_buff *skb, struct dst_entry *dst, __be16 proto)
+{
+	skb_reset_network_header(skb);
+	skb->protocol = proto;
+	skb_dst_set(skb, dst);
+}
+
+/* The route to daddr out of dev (so a connected route of the carp
+ * device, which holds the virtual addresses of the same subnet, is never
+ * taken), with a reference, or NULL. Advertisements keep TTL 255, so a
+ * route through a gateway can never reach the peer: refused too. */
+struct dst_entry *carp_route4(struct net_device *dev, __be32 saddr, __be32 daddr)
+{
+	struct flowi4 fl4 = {
+		.flowi4_oif = dev->ifindex,
+		.flowi4_proto = 112,
+		.saddr = saddr,
+		.daddr = daddr,
+	};
+	struct rtable *rt = ip_route_output_key(dev_net(dev), &fl4);
+
+	if (IS_ERR(rt))
+		return NULL;
+	if (rt->rt_uses_gateway) {
+		ip_rt_put(rt);
+		return NULL;
+	}
+	return &rt->dst;
+}
+
+/* The carpdev's own IPv6 source for an advertisement to daddr: for a
+ * multicast or link-local destination its link-local address, else one of
+ * its global addresses (falling back to the link-local one). Never an
+ * address of another device: the virtual addresses live on the carp
+ * device, and a peer must see the sender's own address. */
+int carp_lower_saddr6(struct net_device *dev, const struct in6_addr *daddr,
+		      struct in6_addr *saddr)
+{
+	const u32 banned = IFA_F_TENTATIVE | IFA_F_DEPRECATED | IFA_F_DADFAILED;
+	bool global = !(ipv6_addr_type(daddr) & (IPV6_ADDR_MULTICAST | IPV6_ADDR_LINKLOCAL));
+	struct inet6_ifaddr *ifp;
+	struct inet6_dev *idev;
+	int found = -1;
+
+	rcu_read_lock();
+	idev = __in6_dev_get(dev);
+	if (idev) {
+		read_lock_bh(&idev->lock);
+		list_for_each_entry(ifp, &idev->addr_list, if_list) {
+			if (ifp->flags & banned)
+				continue;
+			if (global && ifp->scope == 0) {
+				*saddr = ifp->addr;
+				found = 0;
+				break;
+			}
+			if (ifp->scope == IFA_LINK && found < 0) {
+				*saddr = ifp->addr;
+				found = 1;
+				if (!global)
+					break;
+			}
+		}
+		read_unlock_bh(&idev->lock);
+	}
+	rcu_read_unlock();
+	return found < 0 ? -EADDRNOTAVAIL : 0;
+}
+
+struct dst_entry *carp_route6(struct net_device *dev, const struct in6_addr *saddr,
+			      const struct in6_addr *daddr)
+{
+	struct flowi6 fl6 = {
+		.flowi6_oif = dev->ifindex,
+		.flowi6_proto = 112,
+		.saddr = *saddr,
+		.daddr = *daddr,
+	};
+	struct dst_entry *dst = ip6_route_output(dev_net(dev), NULL, &fl6);
+
+	if (dst->error || dst->dev != dev ||
+	    (dst_rt6_info(dst)->rt6i_flags & RTF_GATEWAY)) {
+		dst_release(dst);
+		return NULL;
+	}
+	return dst;
 }

@@ -5,7 +5,7 @@
 //! on creation, change and dump, and deletion.
 
 use crate::carp_balance::{self, Carpnodes};
-use crate::carp_config::{apply_request, nla_payload, peer_of, Request};
+use crate::carp_config::{apply_request, nla_payload, peer6_of, peer_of, Request};
 use crate::carp_dev::{self, carp_dev, CarpDev};
 use crate::carp_port::{attach, check_lower, detach, vhid_clash, VHID_CLASH};
 use crate::carp_proto::{Carp, Config, ConfigAttr};
@@ -44,6 +44,10 @@ unsafe fn parse<'a>(
     u.advbase = u32_of(sys::IFLA_CARP_ADVBASE);
     u.balancing = u32_of(sys::IFLA_CARP_BALANCING);
     u.peer = u32_of(sys::IFLA_CARP_PEER).map(peer_of);
+    // SAFETY: a validated binary attribute.
+    if let Some(b) = unsafe { nla_payload(attr(sys::IFLA_CARP_PEER6)) } {
+        u.peer6 = Some(peer6_of(b)?);
+    }
     // SAFETY: validated binary attributes.
     u.pass = unsafe { nla_payload(attr(sys::IFLA_CARP_PASS)) };
     // SAFETY: as above.
@@ -80,6 +84,7 @@ unsafe fn attr_of(data: *mut *mut sys::nlattr, a: ConfigAttr) -> *const sys::nla
         ConfigAttr::Pass => sys::IFLA_CARP_PASS,
         ConfigAttr::Balancing => sys::IFLA_CARP_BALANCING,
         ConfigAttr::Peer => sys::IFLA_CARP_PEER,
+        ConfigAttr::Peer6 => sys::IFLA_CARP_PEER6,
         ConfigAttr::State => sys::IFLA_CARP_STATE,
         ConfigAttr::Carpnodes => sys::IFLA_CARP_CARPNODES,
     };
@@ -277,9 +282,10 @@ unsafe extern "C" fn carp_dellink(dev: *mut sys::net_device, head: *mut sys::lis
 ///
 /// Called by rtnetlink with a carp device.
 unsafe extern "C" fn carp_get_size(_dev: *const sys::net_device) -> usize {
-    // Seven u32 attributes, carpnodes and node states (64 + 32 bytes).
+    // Seven u32 attributes, carpnodes and node states (64 + 32 bytes),
+    // the IPv6 peer.
     let a = |payload: usize| (4 + payload + 3) & !3;
-    7 * a(4) + a(64) + a(32)
+    7 * a(4) + a(64) + a(32) + a(16)
 }
 
 /// `rtnl_link_ops.fill_info`: the configuration and state, never the pass.
@@ -337,6 +343,9 @@ unsafe extern "C" fn carp_fill_info(skb: *mut sys::sk_buff, dev: *const sys::net
         if let Some(p) = cfg.peer {
             put32(sys::IFLA_CARP_PEER, u32::from_ne_bytes(p))?;
         }
+        if let Some(p) = cfg.peer6 {
+            putb(sys::IFLA_CARP_PEER6, &p)?;
+        }
         Ok(())
     })();
     match r {
@@ -364,6 +373,9 @@ static POLICY: KStatic<[sys::nla_policy; sys::IFLA_CARP_MAX as usize + 1]> = KSt
     p[sys::IFLA_CARP_PASS as usize].len = 64;
     p[sys::IFLA_CARP_CARPNODES as usize].type_ = bin_t;
     p[sys::IFLA_CARP_CARPNODES as usize].len = 512;
+    // Exactly 16 bytes, checked with a clear message by `peer6_of`.
+    p[sys::IFLA_CARP_PEER6 as usize].type_ = bin_t;
+    p[sys::IFLA_CARP_PEER6 as usize].len = 64;
     p
 });
 

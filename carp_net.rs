@@ -260,10 +260,39 @@ pub(crate) unsafe fn log_rx(dev: *const sys::net_device, e: RxError) {
     }
 }
 
-/// Logs a change of the group demotion counter.
-pub(crate) fn log_demote(cn: &CarpNet, d: u8) {
+/// Logs a change of the group demotion counter: `down` carp devices have
+/// their carpdev down, `senderr` cannot send advertisements.
+pub(crate) fn log_demote(cn: &CarpNet, d: u8, down: u32, senderr: u32) {
     if cn.logs(log::ERR, false) {
-        pr_err!("demoted group carp to {} (carpdev)\n", d);
+        pr_err!(
+            "demoted group carp to {} ({} carpdev down, {} with send errors)\n",
+            d,
+            down,
+            senderr
+        );
+    }
+}
+
+/// Logs that a carp device's advertisements started failing (`demoted`)
+/// or go out again.
+///
+/// # Safety
+///
+/// `dev` is live.
+pub(crate) unsafe fn log_send_errors(dev: *const sys::net_device, demoted: bool) {
+    // SAFETY: `dev` is live (caller).
+    if !unsafe { carp_net_of(dev) }.logs(log::ERR, false) {
+        return;
+    }
+    // SAFETY: as above.
+    let name = unsafe { dev_str(dev) };
+    if demoted {
+        pr_err!(
+            "{}: advertisements cannot be sent: demoting group carp\n",
+            name
+        );
+    } else {
+        pr_err!("{}: advertisements are sent again\n", name);
     }
 }
 

@@ -14,7 +14,7 @@
 //! - the `events` multicast group: one `state-ntf` per state change.
 
 use crate::carp_balance::MAX_NODES;
-use crate::carp_config::{apply_request, nla_payload, peer_of, Request};
+use crate::carp_config::{apply_request, nla_payload, peer6_of, peer_of, Request};
 use crate::carp_dev::{carp_dev, for_each_in_net, is_carp, CarpDev, Entry};
 use crate::carp_events::{family, put_msg, Msg};
 use crate::carp_net::carp_net;
@@ -167,6 +167,9 @@ fn fill_dev(m: &Msg, cd: &CarpDev, with_pass: bool) -> Result {
     m.u32(sys::CARP_A_DEV_BALANCING, cfg.balancing as u32)?;
     if let Some(p) = cfg.peer {
         m.u32(sys::CARP_A_DEV_PEER, u32::from_ne_bytes(p))?;
+    }
+    if let Some(p) = cfg.peer6 {
+        m.put(sys::CARP_A_DEV_PEER6, &p)?;
     }
     m.u32(sys::CARP_A_DEV_STATE, link as u32)?;
     m.u32(sys::CARP_A_DEV_DEMOTE, u32::from(demote))
@@ -410,6 +413,13 @@ pub(crate) unsafe extern "C" fn carp_nl_dev_set_doit(
             u.advbase = attr_u32(info, sys::CARP_A_DEV_ADVBASE);
             u.balancing = attr_u32(info, sys::CARP_A_DEV_BALANCING);
             u.peer = attr_u32(info, sys::CARP_A_DEV_PEER).map(peer_of);
+            let p6 = attr(info, sys::CARP_A_DEV_PEER6);
+            if let Some(b) = nla_payload(p6) {
+                u.peer6 = Some(peer6_of(b).map_err(|m| {
+                    set_err_msg_attr((*info).extack, m, p6);
+                    EINVAL
+                })?);
+            }
             u.pass = nla_payload(attr(info, sys::CARP_A_DEV_PASS));
             u.carpnodes = parse_nodes(info, &mut pairs)?;
         }
@@ -421,10 +431,11 @@ pub(crate) unsafe extern "C" fn carp_nl_dev_set_doit(
                 ConfigAttr::Pass => sys::CARP_A_DEV_PASS,
                 ConfigAttr::Balancing => sys::CARP_A_DEV_BALANCING,
                 ConfigAttr::Peer => sys::CARP_A_DEV_PEER,
+                ConfigAttr::Peer6 => sys::CARP_A_DEV_PEER6,
                 ConfigAttr::State => sys::CARP_A_DEV_STATE,
                 ConfigAttr::Carpnodes => sys::CARP_A_DEV_NODE,
             };
-            // SAFETY: `t` is within dev-set's maxattr (CARP_A_DEV_STATE).
+            // SAFETY: `t` is within dev-set's maxattr (CARP_A_DEV_PEER6).
             unsafe { attr(info, t) }
         };
         let rtnl = Rtnl::lock();

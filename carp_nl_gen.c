@@ -30,7 +30,7 @@ static const struct nla_policy carp_dev_get_nl_policy[CARP_A_DEV_IFNAME + 1] = {
 };
 
 /* CARP_CMD_DEV_SET - do */
-static const struct nla_policy carp_dev_set_nl_policy[CARP_A_DEV_STATE + 1] = {
+static const struct nla_policy carp_dev_set_nl_policy[CARP_A_DEV_PEER6 + 1] = {
 	[CARP_A_DEV_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 	[CARP_A_DEV_IFNAME] = { .type = NLA_NUL_STRING, .len = 15, },
 	[CARP_A_DEV_CARPDEV] = { .type = NLA_U32, },
@@ -41,6 +41,7 @@ static const struct nla_policy carp_dev_set_nl_policy[CARP_A_DEV_STATE + 1] = {
 	[CARP_A_DEV_NODE] = NLA_POLICY_NESTED(carp_node_nl_policy),
 	[CARP_A_DEV_BALANCING] = NLA_POLICY_MAX(NLA_U32, 4),
 	[CARP_A_DEV_PEER] = { .type = NLA_U32, },
+	[CARP_A_DEV_PEER6] = NLA_POLICY_EXACT_LEN(16),
 	[CARP_A_DEV_STATE] = NLA_POLICY_MAX(NLA_U32, 2),
 };
 
@@ -68,7 +69,7 @@ const struct genl_split_ops carp_nl_ops[4] = {
 		.cmd		= CARP_CMD_DEV_SET,
 		.doit		= carp_nl_dev_set_doit,
 		.policy		= carp_dev_set_nl_policy,
-		.maxattr	= CARP_A_DEV_STATE,
+		.maxattr	= CARP_A_DEV_PEER6,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

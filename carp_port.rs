@@ -435,13 +435,14 @@ pub(crate) unsafe fn lower_gone(rtnl: &Rtnl, lower: *mut sys::net_device) {
 }
 
 /// Recomputes the namespace's demotion counter (one per carp device whose
-/// carpdev is down) and hands it to every carp device.
+/// carpdev is down or whose advertisements cannot be sent) and hands it to
+/// every carp device.
 ///
 /// # Safety
 ///
 /// `net` is live.
 pub(crate) unsafe fn update_demotion(rtnl: &Rtnl, net: *mut sys::net) {
-    let mut down = 0u32;
+    let (mut down, mut senderr) = (0u32, 0u32);
     // SAFETY: forwarded.
     unsafe {
         for_each_in_net(rtnl, net, |cd| {
@@ -450,16 +451,18 @@ pub(crate) unsafe fn update_demotion(rtnl: &Rtnl, net: *mut sys::net) {
             let up = l.is_null() || (sys::carp_netif_running(l) && sys::carp_netif_carrier_ok(l));
             if !up {
                 down = down.saturating_add(1);
+            } else if cd.send_demoted() {
+                senderr = senderr.saturating_add(1);
             }
         })
     };
-    let d = u8::try_from(down).unwrap_or(u8::MAX);
+    let d = u8::try_from(down.saturating_add(senderr)).unwrap_or(u8::MAX);
     // SAFETY: `net` is live.
     let cn = unsafe { carp_net(net) };
     if cn.set_demote(d) == d {
         return;
     }
-    log_demote(cn, d);
+    log_demote(cn, d, down, senderr);
     let t = now();
     // SAFETY: forwarded.
     unsafe {

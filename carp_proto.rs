@@ -13,7 +13,7 @@
 //! Behaviour follows OpenBSD's `ip_carp.c`; where OpenBSD versions differ the
 //! choice is documented in `Documentation/networking/carp-protocol.rst`.
 
-use crate::carp_balance::{self, ArpHashKey, Balancing, Carpnodes, NodesError, MAX_NODES};
+use crate::carp_balance::{self, ArpHashKey, Balancing, Carpnodes, Node, NodesError, MAX_NODES};
 use crate::carp_sha1::{self, HmacSha1};
 use core::ffi::CStr;
 
@@ -470,8 +470,10 @@ pub enum ConfigAttr {
     Pass,
     /// `balancing`.
     Balancing,
-    /// `carppeer`.
+    /// `carppeer` (IPv4).
     Peer,
+    /// `carppeer` (IPv6).
+    Peer6,
     /// `state`.
     State,
 }
@@ -541,6 +543,8 @@ pub struct Config {
     pub key: Key,
     /// Unicast IPv4 peer instead of 224.0.0.18.
     pub peer: Option<[u8; 4]>,
+    /// Unicast IPv6 peer instead of ff02::12.
+    pub peer6: Option<[u8; 16]>,
 }
 
 impl Default for Config {
@@ -551,6 +555,7 @@ impl Default for Config {
             balancing: Balancing::None,
             key: Key::default(),
             peer: None,
+            peer6: None,
         }
     }
 }
@@ -574,6 +579,8 @@ pub struct ConfigUpdate<'a> {
     pub balancing: Option<u32>,
     /// `carppeer A` (`Some(None)` removes it).
     pub peer: Option<Option<[u8; 4]>>,
+    /// `carppeer A` with an IPv6 address (`Some(None)` removes it).
+    pub peer6: Option<Option<[u8; 16]>>,
 }
 
 fn nodes_err(e: NodesError) -> ConfigError {
@@ -664,6 +671,18 @@ impl Config {
                 }
             }
             c.peer = p;
+        }
+        if let Some(p) = upd.peer6 {
+            if let Some(a) = p {
+                let loopback = a[..15] == [0; 15] && a[15] == 1;
+                if a[0] == 0xff || a == [0; 16] || loopback {
+                    return Err(ConfigError {
+                        attr: ConfigAttr::Peer6,
+                        message: c"carppeer must be a unicast IPv6 address",
+                    });
+                }
+            }
+            c.peer6 = p;
         }
         c.check()?;
         Ok(c)
@@ -901,7 +920,7 @@ impl Addrs<'_> {
 }
 
 /// One virtual host entry: an independent CARP instance.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Vhe {
     /// Virtual host ID.
     pub vhid: u8,
@@ -979,6 +998,19 @@ impl SendErrors {
             self.count = 0;
         }
         0
+    }
+
+    /// Whether the failures demote the group now.
+    pub fn demoted(&self) -> bool {
+        self.demoted
+    }
+
+    /// Forgets the count (the device stopped sending); returns whether it
+    /// was demoting.
+    pub fn reset(&mut self) -> bool {
+        let was = self.demoted;
+        *self = Self::default();
+        was
     }
 }
 
@@ -1225,23 +1257,6 @@ impl Carp {
         }
     }
 
-    fn restart_all(&mut self, now: Time, reason: Reason, sink: &mut impl FnMut(Action)) {
-        for i in 0..self.cfg.count() {
-            if let Some(v) = self.vhes.get_mut(i) {
-                v.ad_at = None;
-                v.down_at = [None, None];
-                v.delayed_arp = 0;
-            }
-            let r = if self.running() {
-                reason
-            } else {
-                Reason::Stopped
-            };
-            self.set_state(i, State::Init, r, sink);
-            self.setrun(now, i, sink);
-        }
-    }
-
     /// BACKUP to MASTER (OpenBSD's `carp_master_down`).
     fn become_master(
         &mut self,
@@ -1274,20 +1289,194 @@ impl Carp {
     }
 
     /// Replaces the configuration (already validated by [`Config::apply`])
-    /// and restarts every entry. Addresses must be given again with
-    /// [`Carp::set_addresses`] when the nodes or the key changed.
-    pub fn set_config(&mut self, now: Time, cfg: Config, sink: &mut impl FnMut(Action)) {
-        self.stop_all(sink);
-        self.install(cfg);
-        self.restart_all(now, Reason::Restart, sink);
+    /// without disturbing what the change does not decide: an entry whose
+    /// vhid stays keeps its state, timers and cookie; a MASTER advertises
+    /// the new settings at once (so a change of advskew, advbase or demotion
+    /// takes effect on the peers now, and may hand over the election when
+    /// that is what it decides); a BACKUP restarts its master-down timer
+    /// only when its interval changed. New entries start as BACKUP, and a
+    /// MASTER entry that is removed bows out so its peers take over at once.
+    pub fn set_config(
+        &mut self,
+        now: Time,
+        cfg: Config,
+        addrs: &Addrs<'_>,
+        sink: &mut impl FnMut(Action),
+    ) {
+        let was_running = self.running();
+        let new_nodes = cfg.nodes.as_ref().map_or(&[][..], |n| n.as_slice());
+        // Entries that go: a MASTER bows out first, with the old settings
+        // (the ones its peers know), then it is reported stopped.
+        for i in 0..self.cfg.count() {
+            let Some(v) = self.vhes.get(i) else {
+                continue;
+            };
+            if new_nodes.iter().any(|n| n.vhid == v.vhid) {
+                continue;
+            }
+            if was_running && v.state == State::Master {
+                self.send(i, true, addrs, sink);
+            }
+            self.set_state(i, State::Init, Reason::Stopped, sink);
+        }
+        let old_advbase = self.cfg.advbase;
+        let old_skews: [u8; MAX_NODES] = core::array::from_fn(|i| {
+            self.vhes
+                .get(i)
+                .map_or(0, |v| self.effective_skew(v.advskew))
+        });
+        let old_index = self.carry_entries(new_nodes);
+        self.arp_key = ArpHashKey::new(cfg.key.as_bytes());
+        // INVARIANT: `carry_entries` laid the entries out as `cfg.nodes`.
+        self.cfg = cfg;
+        if !self.running() {
+            if was_running {
+                self.stop_all(sink);
+            }
+            return;
+        }
+        for i in 0..self.cfg.count() {
+            let Some(v) = self.vhes.get(i) else {
+                continue;
+            };
+            let kept = old_index.get(i).copied().flatten();
+            let timing_changed = kept.map_or(true, |o| {
+                old_advbase != self.cfg.advbase
+                    || old_skews.get(o).copied() != Some(self.effective_skew(v.advskew))
+            });
+            match v.state {
+                State::Master if was_running => {
+                    self.send(i, false, addrs, sink);
+                    if let Some(v) = self.vhes.get_mut(i) {
+                        v.ad_at = None;
+                    }
+                    self.setrun(now, i, sink);
+                }
+                State::Backup if was_running && !timing_changed => {}
+                _ => {
+                    if let Some(v) = self.vhes.get_mut(i) {
+                        v.ad_at = None;
+                    }
+                    self.setrun(now, i, sink);
+                }
+            }
+        }
     }
 
-    /// The device's addresses changed: remember which families it has and
-    /// restart every entry, as OpenBSD does when an address is added.
+    /// Lays the entries out for `nodes` (in vhid order, as the current
+    /// ones): an entry whose vhid stays moves to its new index with its
+    /// state, timers and cookie and takes its new advskew; new ones start
+    /// in INIT with a fresh cookie. Returns, per new index, the old index
+    /// of a kept entry. Moves in place, as `memmove` does: entries moving
+    /// down first in ascending order, then those moving up in descending
+    /// order (both lists are sorted, so no source is overwritten first).
+    fn carry_entries(&mut self, nodes: &[Node]) -> [Option<usize>; MAX_NODES] {
+        let count = self.cfg.count();
+        let mut from = [None; MAX_NODES];
+        for (i, n) in nodes.iter().enumerate() {
+            if let Some(f) = from.get_mut(i) {
+                *f = self
+                    .vhes
+                    .get(..count)
+                    .and_then(|old| old.iter().position(|v| v.vhid == n.vhid));
+            }
+        }
+        for i in 0..MAX_NODES {
+            if let Some(Some(src)) = from.get(i).copied() {
+                if src > i {
+                    if let Some(v) = self.vhes.get(src).copied() {
+                        if let Some(d) = self.vhes.get_mut(i) {
+                            *d = v;
+                        }
+                    }
+                }
+            }
+        }
+        for i in (0..MAX_NODES).rev() {
+            if let Some(Some(src)) = from.get(i).copied() {
+                if src < i {
+                    if let Some(v) = self.vhes.get(src).copied() {
+                        if let Some(d) = self.vhes.get_mut(i) {
+                            *d = v;
+                        }
+                    }
+                }
+            }
+        }
+        let mut seed = self.seed;
+        for (i, v) in self.vhes.iter_mut().enumerate() {
+            match (nodes.get(i), from.get(i).copied().flatten()) {
+                (Some(n), Some(_)) => v.advskew = n.advskew,
+                (Some(n), None) => *v = Vhe::new(n.vhid, n.advskew, splitmix(&mut seed)),
+                (None, _) => *v = Vhe::new(0, 0, [0; 8]),
+            }
+        }
+        self.seed = seed;
+        from
+    }
+
+    /// The device's addresses changed. Entries keep their state while the
+    /// device keeps running: a MASTER advertises at once (the HMAC covers
+    /// the addresses) and announces them; a family that appears gets its
+    /// own master-down timer on BACKUP entries, one that goes loses it.
+    /// Without any address left the device stops.
     pub fn set_addresses(&mut self, now: Time, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
+        let was_running = self.running();
+        let had = [self.has_v4, self.has_v6];
         self.has_v4 = !addrs.v4.is_empty();
         self.has_v6 = !addrs.v6.is_empty();
-        self.restart_all(now, Reason::Restart, sink);
+        let has = [self.has_v4, self.has_v6];
+        if !self.running() {
+            if was_running {
+                self.stop_all(sink);
+            }
+            return;
+        }
+        if !was_running {
+            for i in 0..self.cfg.count() {
+                self.setrun(now, i, sink);
+            }
+            return;
+        }
+        let advbase = self.cfg.advbase;
+        let mut announce = false;
+        for i in 0..self.cfg.count() {
+            let Some(v) = self.vhes.get(i) else {
+                continue;
+            };
+            let skew = self.effective_skew(v.advskew);
+            match v.state {
+                State::Master => {
+                    self.send(i, false, addrs, sink);
+                    if let Some(v) = self.vhes.get_mut(i) {
+                        v.ad_at = None;
+                    }
+                    self.setrun(now, i, sink);
+                    announce |= i == 0;
+                }
+                State::Backup => {
+                    let md = now.saturating_add(master_down_interval(advbase, skew));
+                    if let Some(v) = self.vhes.get_mut(i) {
+                        for (f, slot) in v.down_at.iter_mut().enumerate() {
+                            match (had.get(f), has.get(f)) {
+                                (Some(false), Some(true)) => *slot = Some(md),
+                                (_, Some(false)) => *slot = None,
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                State::Init => self.setrun(now, i, sink),
+            }
+        }
+        if announce && self.cfg.balancing == Balancing::None {
+            if self.has_v4 {
+                sink(Action::GratuitousArp);
+            }
+            if self.has_v6 {
+                sink(Action::UnsolicitedNa);
+            }
+        }
     }
 
     /// Admin state and carpdev state changed. Going admin down while running

@@ -7,6 +7,7 @@
 //! userspace about state changes).
 
 use crate::carp_dev::CarpDev;
+use crate::carp_port::update_demotion;
 use crate::carp_sys as sys;
 use crate::carp_util::{now, Rtnl};
 use core::ffi::c_ulong;
@@ -66,6 +67,10 @@ unsafe extern "C" fn carp_work(work: *mut sys::work_struct) {
         if !order.dead {
             if order.addrs {
                 cd.resync_addrs(&rtnl);
+            }
+            if order.demote {
+                // SAFETY: RTNL held; the device and its namespace are live.
+                unsafe { update_demotion(&rtnl, sys::carp_dev_net(dev)) };
             }
             // SAFETY: RTNL held; the device is registered (not dead).
             unsafe {

@@ -7,6 +7,9 @@
 //! frames (like ucarp), not through the carp device: a BACKUP carp device has
 //! no carrier, and a device that just became MASTER only gets its qdisc once
 //! the link watcher ran, yet its first advertisement must go out at once.
+//! Advertisements to a unicast peer (`carppeer`) are IP packets routed out
+//! of the carpdev, as OpenBSD sends them: the stack resolves the peer's
+//! link-layer address.
 //!
 //! Frames the stack sends through a carp device get the source MAC their
 //! balancing mode wants ([`fix_l2`]); in ARP balancing, ARP replies and
@@ -25,11 +28,125 @@ const IP4_HLEN: usize = 20;
 const IP6_HLEN: usize = 40;
 const ETH_P_IP: u16 = 0x0800;
 const ETH_P_IPV6: u16 = 0x86dd;
+const ETH_P_LOOPBACK: u16 = 0x9000;
 /// Headroom so lower devices with larger headers need not reallocate.
-const HEADROOM: usize = 32;
+const HEADROOM: u32 = 32;
+
+/// Advertisements built under the device's state lock and sent once it is
+/// released (see `CarpDev::with_core`): sending may resolve a neighbour,
+/// and the ARP hook that then runs takes carp devices' state locks. A list
+/// of skbs linked through `skb->next`, in build order.
+///
+/// # Invariants
+///
+/// `head` is null or the first of a list of skbs owned by the batch,
+/// linked through `next` and ending at `tail`.
+pub(crate) struct Batch {
+    head: *mut sys::sk_buff,
+    tail: *mut sys::sk_buff,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub(crate) const fn new() -> Self {
+        Self {
+            head: null_mut(),
+            tail: null_mut(),
+        }
+    }
+
+    fn push(&mut self, skb: *mut sys::sk_buff) {
+        // SAFETY: `skb` is a fresh skb we own; `tail` is ours (invariant).
+        unsafe {
+            sys::carp_skb_set_next(skb, null_mut());
+            if self.tail.is_null() {
+                self.head = skb;
+            } else {
+                sys::carp_skb_set_next(self.tail, skb);
+            }
+        }
+        // INVARIANT: appended to the list.
+        self.tail = skb;
+    }
+
+    fn pop(&mut self) -> Option<*mut sys::sk_buff> {
+        if self.head.is_null() {
+            return None;
+        }
+        let skb = self.head;
+        // SAFETY: an skb of the list (invariant); unlinked before it is
+        // handed on, as the transmit paths read `next` as a list.
+        unsafe {
+            self.head = sys::carp_skb_next(skb);
+            sys::carp_skb_set_next(skb, null_mut());
+        }
+        if self.head.is_null() {
+            self.tail = null_mut();
+        }
+        Some(skb)
+    }
+
+    /// Sends every packet in order, counting them in `dev` (a carp device)
+    /// and `net`; `None` if there was none, else whether all left.
+    ///
+    /// # Safety
+    ///
+    /// Called with bottom halves disabled since before the batch was built
+    /// (an RCU read side that keeps the carpdev the frames name alive), and
+    /// with no carp device's state lock held.
+    pub(crate) unsafe fn send(
+        &mut self,
+        dev: *mut sys::net_device,
+        dev_stats: &Stats,
+        net_stats: &Stats,
+    ) -> Option<bool> {
+        let mut all = None;
+        while let Some(skb) = self.pop() {
+            // SAFETY: a complete packet we own: a frame for its device, or
+            // an IP packet with its route; each call consumes it.
+            let (v4, err) = unsafe {
+                let v4 = sys::carp_skb_protocol(skb) == ETH_P_IP.to_be();
+                let err = if sys::carp_skb_routed(skb) {
+                    let net = sys::carp_skb_dst_net(skb);
+                    if v4 {
+                        sys::ip_local_out(net, null_mut(), skb)
+                    } else {
+                        sys::ip6_local_out(net, null_mut(), skb)
+                    }
+                } else {
+                    sys::__dev_queue_xmit(skb, null_mut())
+                };
+                (v4, err)
+            };
+            // net_xmit_eval(): congestion (NET_XMIT_CN, 2) still sent it.
+            let ok = err == 0 || err == 2;
+            if ok {
+                let stat = if v4 { Stat::OPackets } else { Stat::OPackets6 };
+                dev_stats.count(stat);
+                net_stats.count(stat);
+            } else {
+                // SAFETY: the carp device is live (caller).
+                unsafe { sys::carp_dev_tx_dropped(dev) };
+            }
+            all = Some(all.unwrap_or(true) && ok);
+        }
+        all
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        while let Some(skb) = self.pop() {
+            // SAFETY: ours (type invariant), unlinked by `pop`.
+            unsafe { sys::carp_kfree_skb(skb) };
+        }
+    }
+}
 
 /// Where and how a carp device sends.
 pub(crate) struct Tx<'a> {
+    /// The carp device (live while the caller holds its state).
+    pub(crate) carp: *mut sys::net_device,
     /// The carpdev (live while the caller holds the device's state).
     pub(crate) lower: *mut sys::net_device,
     /// The device's counters.
@@ -40,6 +157,8 @@ pub(crate) struct Tx<'a> {
     pub(crate) mode: Balancing,
     /// Unicast IPv4 peer instead of 224.0.0.18.
     pub(crate) peer: Option<[u8; 4]>,
+    /// Unicast IPv6 peer instead of ff02::12.
+    pub(crate) peer6: Option<[u8; 16]>,
 }
 
 impl Tx<'_> {
@@ -48,10 +167,12 @@ impl Tx<'_> {
         self.net.count(stat);
     }
 
-    /// Sends the advertisement `packet` over IPv4 and/or IPv6; false if a
-    /// frame could not be sent (counted, for send-error demotion).
+    /// Builds the advertisement `packet` over IPv4 and/or IPv6 into
+    /// `batch`; false if a packet could not be built (counted, and a send
+    /// error for the demotion).
     pub(crate) fn advert(
         &self,
+        batch: &mut Batch,
         packet: &[u8; HDR_LEN],
         v4: bool,
         v6: bool,
@@ -64,70 +185,115 @@ impl Tx<'_> {
         let src_mac = carp_balance::source_mac(self.mode, carp_balance::virtual_mac(vhid), real);
         let mut ok = true;
         if v4 {
-            ok &= self.v4(src_mac, packet, addrs);
+            ok &= self.v4(batch, src_mac, packet, addrs);
         }
         if v6 {
-            ok &= self.v6(src_mac, packet, addrs);
+            ok &= self.v6(batch, src_mac, packet, addrs);
         }
         ok
     }
 
-    /// Builds a frame (Ethernet header, `ip`, `payload`) in a new skb and
-    /// hands it to the lower device.
-    fn frame(
-        &self,
-        dst: [u8; 6],
-        src: [u8; 6],
-        proto: u16,
-        ip: &[u8],
-        payload: &[u8],
-        stat: Stat,
-    ) -> bool {
-        let len = ETH_HLEN + ip.len() + payload.len();
+    /// Adds a test of the carpdev's transmit path to `batch`: an Ethernet
+    /// loopback frame (ECTP, EtherType 0x9000, a reply message) from and to
+    /// the carpdev's own MAC, which a switch does not send back out of the
+    /// port it came from and hosts ignore. A device demoted by send errors
+    /// sends no advertisements while no entry is MASTER; this tells it when
+    /// sending works again.
+    pub(crate) fn probe(&self, batch: &mut Batch) -> bool {
+        // SAFETY: the lower device is live and an Ethernet device.
+        let real = unsafe { dev_mac(self.lower) };
+        let mut eth = [0u8; ETH_HLEN];
+        eth[..6].copy_from_slice(&real);
+        eth[6..12].copy_from_slice(&real);
+        eth[12..].copy_from_slice(&ETH_P_LOOPBACK.to_be_bytes());
+        // skipCount 0, function 1 (reply), receipt number 0, padding to
+        // the minimum frame size (all little-endian, as ECTP is).
+        let mut msg = [0u8; 46];
+        msg[2] = 1;
+        self.frame(batch, &eth, ETH_P_LOOPBACK, &msg, &[])
+    }
+
+    /// A new skb with `headroom` reserved and `parts` after it, or null
+    /// (counted).
+    fn build(&self, headroom: u32, parts: &[&[u8]]) -> *mut sys::sk_buff {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
         // SAFETY: allocation in atomic context.
         let skb = unsafe {
             sys::carp_alloc_skb(
-                HEADROOM.saturating_add(len) as u32,
+                headroom.saturating_add(len as u32),
                 kernel::bindings::GFP_ATOMIC,
             )
         };
         if skb.is_null() {
             self.count(Stat::ONoMem);
-            return false;
+            return skb;
         }
-        // SAFETY: a fresh skb with HEADROOM + len bytes of tailroom: reserve
+        // SAFETY: a fresh skb with headroom + len bytes of tailroom: reserve
         // the headroom, then `skb_put` returns `len` writable bytes.
         let f = unsafe {
-            sys::carp_skb_reserve(skb, HEADROOM as i32);
+            sys::carp_skb_reserve(skb, headroom as i32);
             core::slice::from_raw_parts_mut(sys::skb_put(skb, len as u32).cast::<u8>(), len)
         };
-        let ethertype = proto.to_be_bytes();
-        let bytes = dst
-            .iter()
-            .chain(&src)
-            .chain(&ethertype)
-            .chain(ip)
-            .chain(payload);
-        for (d, s) in f.iter_mut().zip(bytes) {
+        for (d, s) in f.iter_mut().zip(parts.iter().flat_map(|p| p.iter())) {
             *d = *s;
         }
-        // SAFETY: `skb` is ours, with its Ethernet header at the start; the
-        // lower device is live. __dev_queue_xmit consumes the skb.
-        let err = unsafe {
-            sys::carp_skb_set_tx(skb, self.lower, proto.to_be(), ETH_HLEN as i32);
-            sys::__dev_queue_xmit(skb, null_mut())
-        };
-        // net_xmit_eval(): congestion (NET_XMIT_CN, 2) still sent it.
-        if err == 0 || err == 2 {
-            self.count(stat);
-            true
-        } else {
-            self.count(Stat::ONoMem);
-            false
-        }
+        skb
     }
 
-    fn v4(&self, src_mac: [u8; 6], packet: &[u8; HDR_LEN], addrs: &Addrs<'_>) -> bool {
+    /// Adds a frame (Ethernet header, `ip`, `payload`) for the lower device
+    /// to `batch`.
+    fn frame(
+        &self,
+        batch: &mut Batch,
+        eth: &[u8; ETH_HLEN],
+        proto: u16,
+        ip: &[u8],
+        payload: &[u8],
+    ) -> bool {
+        let skb = self.build(HEADROOM, &[eth, ip, payload]);
+        if skb.is_null() {
+            return false;
+        }
+        // SAFETY: `skb` is ours, with its Ethernet header at the start; the
+        // lower device is live.
+        unsafe { sys::carp_skb_set_tx(skb, self.lower, proto.to_be(), ETH_HLEN as i32) };
+        batch.push(skb);
+        true
+    }
+
+    /// Adds an IP packet (`ip`, `payload`) on the route `dst` (consumed)
+    /// to `batch`: the stack resolves the neighbour and fills in the link
+    /// layer when it is sent.
+    fn routed(
+        &self,
+        batch: &mut Batch,
+        dst: *mut sys::dst_entry,
+        proto: u16,
+        ip: &[u8],
+        payload: &[u8],
+    ) -> bool {
+        // SAFETY: `dst` is a route we hold a reference to.
+        let headroom = unsafe { sys::carp_dst_headroom(dst) };
+        let skb = self.build(headroom, &[ip, payload]);
+        if skb.is_null() {
+            // SAFETY: ours, not handed on.
+            unsafe { sys::dst_release(dst) };
+            return false;
+        }
+        // SAFETY: `skb` is ours with its IP header at the start; the skb
+        // takes over our reference to `dst`.
+        unsafe { sys::carp_skb_set_route(skb, dst, proto.to_be()) };
+        batch.push(skb);
+        true
+    }
+
+    fn v4(
+        &self,
+        batch: &mut Batch,
+        src_mac: [u8; 6],
+        packet: &[u8; HDR_LEN],
+        addrs: &Addrs<'_>,
+    ) -> bool {
         // The lower device's primary address, else the carp device's first.
         // SAFETY: the lower device is live.
         let lower_addr = unsafe {
@@ -140,12 +306,7 @@ impl Tx<'_> {
             },
             a => a.to_ne_bytes(),
         };
-        let (dst, dst_mac) = match self.peer {
-            // A unicast peer gets an L2 broadcast frame: no neighbour lookup
-            // from the timer (OpenBSD routes it; see the docs).
-            Some(p) => (p, [0xff; 6]),
-            None => (GROUP_V4, [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]),
-        };
+        let dst = self.peer.unwrap_or(GROUP_V4);
         let mut id = 0u16;
         // SAFETY: fills 2 bytes.
         unsafe { sys::get_random_bytes(core::ptr::addr_of_mut!(id).cast(), 2) };
@@ -162,44 +323,74 @@ impl Tx<'_> {
         ip[16..20].copy_from_slice(&dst);
         let c = cksum(&ip);
         ip[10..12].copy_from_slice(&c.to_be_bytes());
-        self.frame(dst_mac, src_mac, ETH_P_IP, &ip, packet, Stat::OPackets)
+        if self.peer.is_some() {
+            // A unicast peer: routed as OpenBSD does, out of the carpdev.
+            // SAFETY: the lower device is live; addresses in network order.
+            let route = unsafe {
+                sys::carp_route4(self.lower, u32::from_ne_bytes(src), u32::from_ne_bytes(dst))
+            };
+            if route.is_null() {
+                // No route to the peer out of the carpdev: a send error.
+                // SAFETY: the carp device is live.
+                unsafe { sys::carp_dev_tx_dropped(self.carp) };
+                return false;
+            }
+            return self.routed(batch, route, ETH_P_IP, &ip, packet);
+        }
+        let mut eth = [0u8; ETH_HLEN];
+        eth[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]);
+        eth[6..12].copy_from_slice(&src_mac);
+        eth[12..].copy_from_slice(&ETH_P_IP.to_be_bytes());
+        self.frame(batch, &eth, ETH_P_IP, &ip, packet)
     }
 
-    fn v6(&self, src_mac: [u8; 6], packet: &[u8; HDR_LEN], addrs: &Addrs<'_>) -> bool {
-        let mut ll = sys::in6_addr::default();
-        let group = sys::in6_addr {
-            in6_u: sys::in6_addr__bindgen_ty_1 { u6_addr8: GROUP_V6 },
+    fn v6(
+        &self,
+        batch: &mut Batch,
+        src_mac: [u8; 6],
+        packet: &[u8; HDR_LEN],
+        addrs: &Addrs<'_>,
+    ) -> bool {
+        let dst = self.peer6.unwrap_or(GROUP_V6);
+        let mut src = sys::in6_addr::default();
+        let to = sys::in6_addr {
+            in6_u: sys::in6_addr__bindgen_ty_1 { u6_addr8: dst },
         };
-        // The lower device's source address for ff02::12: its link-local one.
-        // SAFETY: the lower device and its namespace are live; `ll` is written
-        // on success.
-        let have_ll = unsafe {
-            sys::ipv6_dev_get_saddr(
-                sys::carp_dev_net(self.lower),
-                self.lower,
-                &group,
-                0,
-                &mut ll,
-            )
-        } == 0;
-        let src = if have_ll {
-            // SAFETY: the union's byte view of a written address.
-            unsafe { ll.in6_u.u6_addr8 }
-        } else {
+        // The lower device's own address: link-local for ff02::12 or a
+        // link-local peer, global for a global peer (never a virtual
+        // address, which lives on the carp device).
+        // SAFETY: the lower device is live; `src` is written on success.
+        let have_src = unsafe { sys::carp_lower_saddr6(self.lower, &to, &mut src) } == 0;
+        if !have_src {
             match addrs.v6.first() {
-                Some(a) => *a,
+                Some(a) => src.in6_u.u6_addr8 = *a,
                 None => return true,
             }
-        };
+        }
         let mut ip = [0u8; IP6_HLEN];
         ip[0] = 0x60;
         ip[4..6].copy_from_slice(&(HDR_LEN as u16).to_be_bytes());
         ip[6] = IPPROTO_CARP;
         ip[7] = CARP_TTL;
-        ip[8..24].copy_from_slice(&src);
-        ip[24..40].copy_from_slice(&GROUP_V6);
-        let dst_mac = [0x33, 0x33, 0x00, 0x00, 0x00, 0x12];
-        self.frame(dst_mac, src_mac, ETH_P_IPV6, &ip, packet, Stat::OPackets6)
+        // SAFETY: the union's byte view of a written address.
+        ip[8..24].copy_from_slice(&unsafe { src.in6_u.u6_addr8 });
+        ip[24..40].copy_from_slice(&dst);
+        if self.peer6.is_some() {
+            // SAFETY: the lower device is live; both addresses are valid.
+            let route = unsafe { sys::carp_route6(self.lower, &src, &to) };
+            if route.is_null() {
+                // No route to the peer out of the carpdev: a send error.
+                // SAFETY: the carp device is live.
+                unsafe { sys::carp_dev_tx_dropped(self.carp) };
+                return false;
+            }
+            return self.routed(batch, route, ETH_P_IPV6, &ip, packet);
+        }
+        let mut eth = [0u8; ETH_HLEN];
+        eth[..6].copy_from_slice(&[0x33, 0x33, 0x00, 0x00, 0x00, 0x12]);
+        eth[6..12].copy_from_slice(&src_mac);
+        eth[12..].copy_from_slice(&ETH_P_IPV6.to_be_bytes());
+        self.frame(batch, &eth, ETH_P_IPV6, &ip, packet)
     }
 }
 

@@ -116,17 +116,18 @@ unsafe impl<T: Send> Sync for BhLock<T> {}
 unsafe impl<T: Send> Send for BhLock<T> {}
 
 impl<T> BhLock<T> {
-    /// Initialises a lock around `data` in place.
+    /// Initialises a lock around `data` in place; `role` (`CARP_LOCK_*`)
+    /// gives it its own lockdep class.
     ///
     /// # Safety
     ///
     /// `this` must be valid for writes, properly aligned, and must not move
     /// afterwards (spinlocks are address-sensitive with lockdep).
-    pub(crate) unsafe fn init(this: *mut Self, data: T) {
+    pub(crate) unsafe fn init(this: *mut Self, data: T, role: u32) {
         // SAFETY: by the caller's guarantee `this` is valid for writes.
         unsafe {
             core::ptr::addr_of_mut!((*this).data).write(UnsafeCell::new(data));
-            sys::carp_spin_lock_init((*this).lock.get());
+            sys::carp_spin_lock_init((*this).lock.get(), role as core::ffi::c_int);
         }
     }
 

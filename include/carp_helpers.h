@@ -24,7 +24,8 @@ void carp_list_add_tail_rcu(struct list_head *new, struct list_head *head);
 void carp_list_del_rcu(struct list_head *entry);
 struct list_head *carp_list_next_rcu(struct list_head *pos);
 
-void carp_spin_lock_init(spinlock_t *lock);
+enum { CARP_LOCK_STATE = 0, CARP_LOCK_TX = 1 };
+void carp_spin_lock_init(spinlock_t *lock, int role);
 void carp_spin_lock_bh(spinlock_t *lock);
 void carp_spin_unlock_bh(spinlock_t *lock);
 struct sk_buff *carp_alloc_skb(unsigned int size, gfp_t gfp);
@@ -90,4 +91,19 @@ bool carp_skb_is_host(const struct sk_buff *skb);
 u8 *carp_skb_writable_head(struct sk_buff *skb, unsigned int *len);
 void carp_icmp6_csum(u8 *ip6, unsigned int len);
 int carp_validate_addr(struct net_device *dev);
+/* Sending to a unicast peer (carp_tx.rs). */
+struct in6_addr;
+struct dst_entry;
+void carp_skb_set_next(struct sk_buff *skb, struct sk_buff *next);
+struct sk_buff *carp_skb_next(const struct sk_buff *skb);
+bool carp_skb_routed(const struct sk_buff *skb);
+struct net *carp_skb_dst_net(const struct sk_buff *skb);
+unsigned int carp_dst_headroom(const struct dst_entry *dst);
+void carp_skb_set_route(struct sk_buff *skb, struct dst_entry *dst, __be16 proto);
+struct dst_entry *carp_route4(struct net_device *dev, __be32 saddr, __be32 daddr);
+int carp_lower_saddr6(struct net_device *dev, const struct in6_addr *daddr,
+		      struct in6_addr *saddr);
+struct dst_entry *carp_route6(struct net_device *dev, const struct in6_addr *saddr,
+			      const struct in6_addr *daddr);
+
 #endif

@@ -39,11 +39,14 @@ kml=/sys/kernel/debug/kmemleak
 # last clear fails.
 kmemleak_check() {
 	[ -e "$kml" ] || return 0
+	local t0
+	t0=$(date +%s.%N)
 	echo scan >"$kml"
 	sleep 1
 	echo scan >"$kml"
 	local n
 	n=$(grep -c 'unreferenced object' "$kml")
+	echo "# kmemleak scans ($1) took $(echo "$(date +%s.%N) - $t0" | bc) s"
 	if [ "$n" -gt 0 ]; then
 		echo "not ok - kmemleak: no leak ($1: $n unreferenced objects)"
 		head -80 "$kml" | sed 's/^/#   /'

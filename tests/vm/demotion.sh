@@ -5,6 +5,8 @@
 # When a's LAN 2 interface fails, a demotes its group: carp0 advertises the
 # demotion (demote byte, advskew 240) and b takes over carp0 as well, so
 # both addresses move together; when the link returns, a takes both back.
+# The same when a's LAN 2 interface stays up but its advertisements cannot
+# be sent (a qdisc that drops everything): repeated send errors demote.
 
 carp_load
 setup_ns lan1 lan2 a b
@@ -24,7 +26,8 @@ for h in a b; do
 	ip -n "$h" addr add 198.51.100.1$n/24 dev eth1
 	ip -n "$h" link set eth0 up
 	ip -n "$h" link set eth1 up
-	ip netns exec "$h" sysctl -qw net.inet.carp.preempt=1
+	# Demotion changes are logged from level 3 (err).
+	ip netns exec "$h" sysctl -qw net.inet.carp.preempt=1 net.inet.carp.log=3
 	skew=0; [ "$h" = b ] && skew=100
 	ip -n "$h" link add carp0 link eth0 type carp
 	cctl "$h" carp0 vhid 1 advskew $skew pass g
@@ -51,4 +54,21 @@ ip -n a link set eth1 up
 check "the link returns: a takes both back (preempt)" wait_for 15 both a master
 check_output "the demotion is gone" '"demote":0' cctl a -j carp0
 check "b is BACKUP of both again" wait_for 10 both b backup
+
+# Send errors: every frame a sends on LAN 2 is dropped by its qdisc (the
+# link keeps its carrier). After 3 failed advertisements a demotes itself.
+m=$(log_mark)
+tc -n a qdisc add dev eth1 root pfifo limit 0
+check "a's advertisements on LAN 2 fail: b takes carp1" wait_for 15 state_is b carp1 master
+check "... and carp0, because send errors demoted a's group" wait_for 10 state_is b carp0 master
+check_output "a advertises the demotion" '"demote":1' cctl a -j carp0
+check "a's carp1 counts the failed sends" \
+	[ "$(ip -n a -s -j link show carp1 | jq '.[0].stats64.tx.dropped')" -ge 3 ]
+check "the log says why" [ "$(since "$m" 'carp1: advertisements cannot be sent: demoting')" = 1 ]
+check_output "... counted as send errors, not as a carpdev down" \
+	'demoted group carp to 1 \(0 carpdev down, 1 with send errors\)' dmesg
+tc -n a qdisc del dev eth1 root
+check "sends work again: a takes both back" wait_for 15 both a master
+check_output "the demotion is gone" '"demote":0' cctl a -j carp0
+check "the log says so" [ "$(since "$m" 'carp1: advertisements are sent again')" = 1 ]
 cleanup_ns

@@ -14,25 +14,17 @@ if [ ! -f "${CARP_IPROUTE2:-}/lib/link_carp.so" ]; then
 	return 0 2>/dev/null || exit 0
 fi
 
-# json_field NS DEV KEY: a value of IFLA_INFO_DATA from ip -j -d, parsed.
+# jq_path KEY: a.1.b as the jq path .a[1].b
+jq_path() { sed -E 's/\.([0-9]+)/[\1]/g; s/^/./' <<<"$1"; }
+# json_field NS DEV KEY: a value of IFLA_INFO_DATA from ip -j -d, parsed
+# (jq: a python start costs seconds under KASAN and TCG).
 json_field() {
-	ipc -n "$1" -j -d link show "$2" | python3 -I -S -c '
-import json, sys
-d = json.load(sys.stdin)[0]["linkinfo"]
-assert d["info_kind"] == "carp", d
-v = d["info_data"]
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(json.dumps(v) if isinstance(v, (list, dict)) else v)' "$3"
+	ipc -n "$1" -j -d link show "$2" | jq -e -c -r \
+		".[0].linkinfo | if .info_kind == \"carp\" then .info_data else error(\"not carp\") end | $(jq_path "$3")"
 }
 # ctl NS DEV KEY: the same value from carpctl's JSON.
 ctl() {
-	cctl "$1" -j "$2" | python3 -I -S -c '
-import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(v)' "$3"
+	cctl "$1" -j "$2" | jq -e -c -r "$(jq_path "$3")"
 }
 # config NS DEV: the configuration (carpctl's view, the pass included for
 # root), without the state that elections change.
@@ -76,8 +68,12 @@ suite() {	# VARIANT
 	check "$v: nothing else did" [ "$(config a carp0 | sed 's/"advskew":20/"advskew":0/g')" = "$before" ]
 	check "$v: carppeer" ipc -n a link set carp0 type carp carppeer 192.0.2.12
 	check "$v: carppeer reads back" [ "$(json_field a carp0 carppeer)" = 192.0.2.12 ]
+	check "$v: an IPv6 carppeer" ipc -n a link set carp0 type carp carppeer 2001:db8::12
+	check "$v: it reads back, the IPv4 one kept" \
+		[ "$(json_field a carp0 carppeer6) $(json_field a carp0 carppeer)" = "2001:db8::12 192.0.2.12" ]
+	check "$v: carpctl shows it" [ "$(ctl a carp0 carppeer6)" = 2001:db8::12 ]
 	check "$v: nocarppeer" ipc -n a link set carp0 type carp nocarppeer
-	check_absent "$v: carppeer is gone" 'carppeer' ipc -n a -d link show carp0
+	check_absent "$v: carppeer is gone (both families)" 'carppeer' ipc -n a -d link show carp0
 	check "$v: state backup" ipc -n a link set carp0 type carp state backup
 	check "$v: a is BACKUP (forced)" wait_for 5 state_is a carp0 backup
 
@@ -107,7 +103,8 @@ suite() {	# VARIANT
 	check_output "$v: balancing with one node (the kernel says)" 'at least two carpnodes' \
 		ipc -n a link set carp0 type carp balancing ip
 	check_output "$v: an unknown mode" 'balancing must be' ipc -n a link set carp0 type carp balancing fair
-	check_output "$v: a multicast carppeer" 'unicast IPv4' ipc -n a link set carp0 type carp carppeer 224.0.0.1
+	check_output "$v: a multicast carppeer" 'must be a unicast address' ipc -n a link set carp0 type carp carppeer 224.0.0.1
+	check_output "$v: a multicast IPv6 carppeer" 'must be a unicast address' ipc -n a link set carp0 type carp carppeer ff02::12
 	check_output "$v: state init" 'master or backup' ipc -n a link set carp0 type carp state init
 	check_output "$v: an unknown word" 'unknown option "bogus"' ipc -n a link set carp0 type carp bogus 1
 	check "$v: the configuration is unchanged" [ "$(config a carp0)" = "$before" ]

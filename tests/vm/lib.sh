@@ -92,6 +92,12 @@ one_responder() {
 
 # log_mark: the current kernel log length; since MARK PATTERN counts the
 # lines matching PATTERN after it.
+# all_match PATTERN TEXT: TEXT has lines and every one matches the
+# extended regex PATTERN entirely.
+all_match() {
+	[ -n "$2" ] && ! grep -Evx -- "$1" <<<"$2"
+}
+
 log_mark() { dmesg | wc -l; }
 since() { dmesg | tail -n +$(($1 + 1)) | grep -c -- "$2"; }
 

@@ -31,13 +31,17 @@ out=$(ip netns exec h1 python3 "$(dirname "${BASH_SOURCE[0]}")/ynlraw.py" "$KSRC
 	'{"ifname": "carp0", "pass": "3031323334353637383930313233343536373839"}' \
 	'{"ifname": "carp0", "advskew": 5, "advbase": 300}' \
 	'{"ifname": "carp0", "carpdev": 99999}' \
-	'{"ifname": "carp0", "vhid": 3, "node": [{"vhid": 4}]}' 2>&1)
+	'{"ifname": "carp0", "vhid": 3, "node": [{"vhid": 4}]}' \
+	'{"ifname": "carp0", "peer6": "c0000201"}' \
+	'{"ifname": "carp0", "peer6": "ff020000000000000000000000000012"}' 2>&1)
 echo "$out" | sed 's/^/# raw: /'
-check "all ten raw requests were refused" [ "$(grep -c '^error' <<<"$out")" = 10 ]
+check "all twelve raw requests were refused" [ "$(grep -c '^error' <<<"$out")" = 12 ]
 check_output "... vhid 0 by its range" 'out of range|vhid' sed -n 1p <<<"$out"
 check_output "... state init by the core" 'state must be backup or master' sed -n 6p <<<"$out"
 check_output "... a 20-byte pass" 'pass|out of range|long' sed -n 7p <<<"$out"
 check_output "... a good advskew with a bad advbase: all of it" 'advbase|out of range' sed -n 8p <<<"$out"
+check_output "... a 4-byte IPv6 peer by the policy" 'policy|Invalid|length' sed -n 11p <<<"$out"
+check_output "... a multicast IPv6 peer by the core" 'carppeer must be a unicast IPv6 address' sed -n 12p <<<"$out"
 check "the configuration is unchanged" [ "$(cctl h1 -j carp0)" = "$before" ]
 # Events: listen for 25 s while the device goes down and up every 4 s,
 # until the listener exits (its start-up time under TCG is unknown).

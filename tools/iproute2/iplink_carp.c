@@ -50,6 +50,7 @@ static void print_explain(FILE *f)
 		"       ADVBASE := 0-254 (seconds between advertisements)\n"
 		"       PASS := at most %d bytes\n"
 		"       MODE := { none | ip | ip-stealth | ip-unicast | arp }\n"
+		"       ADDR := a unicast IPv4 or IPv6 address on the carpdev's link\n"
 		"       carpnodes: one entry per host of a load-balanced group, at most %d\n",
 		CARP_MAX_PASS, CARP_MAX_NODES);
 }
@@ -150,15 +151,30 @@ static int carp_parse_opt(struct link_util *lu, int argc, char **argv,
 			addattr32(n, 1024, IFLA_CARP_BALANCING, mode);
 		} else if (strcmp(*argv, "carppeer") == 0) {
 			struct in_addr a;
+			struct in6_addr a6;
 
 			NEXT_ARG();
-			if (inet_pton(AF_INET, *argv, &a) != 1 ||
-			    IN_MULTICAST(ntohl(a.s_addr)) || a.s_addr == 0)
-				invarg("carppeer must be a unicast IPv4 address",
+			if (inet_pton(AF_INET, *argv, &a) == 1) {
+				if (IN_MULTICAST(ntohl(a.s_addr)) || a.s_addr == 0)
+					invarg("carppeer must be a unicast address",
+					       *argv);
+				addattr_l(n, 1024, IFLA_CARP_PEER, &a.s_addr, 4);
+			} else if (inet_pton(AF_INET6, *argv, &a6) == 1) {
+				if (IN6_IS_ADDR_MULTICAST(&a6) ||
+				    IN6_IS_ADDR_UNSPECIFIED(&a6) ||
+				    IN6_IS_ADDR_LOOPBACK(&a6))
+					invarg("carppeer must be a unicast address",
+					       *argv);
+				addattr_l(n, 1024, IFLA_CARP_PEER6, &a6, 16);
+			} else {
+				invarg("carppeer must be an IPv4 or IPv6 address",
 				       *argv);
-			addattr_l(n, 1024, IFLA_CARP_PEER, &a.s_addr, 4);
+			}
 		} else if (strcmp(*argv, "nocarppeer") == 0) {
+			struct in6_addr any = {};
+
 			addattr32(n, 1024, IFLA_CARP_PEER, 0);
+			addattr_l(n, 1024, IFLA_CARP_PEER6, &any, 16);
 		} else if (strcmp(*argv, "state") == 0) {
 			NEXT_ARG();
 			if (strcmp(*argv, "master") == 0)
@@ -234,6 +250,13 @@ static void carp_print_opt(struct link_util *lu, FILE *f, struct rtattr *tb[])
 
 		print_string(PRINT_ANY, "carppeer", "carppeer %s ",
 			     inet_ntop(AF_INET, &a, buf, sizeof(buf)));
+	}
+	if (tb[IFLA_CARP_PEER6] && RTA_PAYLOAD(tb[IFLA_CARP_PEER6]) == 16) {
+		char buf[INET6_ADDRSTRLEN];
+
+		print_string(PRINT_ANY, "carppeer6", "carppeer %s ",
+			     inet_ntop(AF_INET6, RTA_DATA(tb[IFLA_CARP_PEER6]),
+				       buf, sizeof(buf)));
 	}
 	if (tb[IFLA_CARP_DEMOTE])
 		print_uint(PRINT_ANY, "demote", "demote %u ",

@@ -26,6 +26,7 @@ enum {
 	IFLA_CARP_PEER,		/* be32 IPv4 unicast peer; 0 = 224.0.0.18 */
 	IFLA_CARP_DEMOTE,	/* u32: namespace demotion counter, read only */
 	IFLA_CARP_NODE_STATES,	/* binary: u8 enum carp_state per node, read only */
+	IFLA_CARP_PEER6,	/* binary in6_addr: IPv6 unicast peer; :: = ff02::12 */
 	__IFLA_CARP_MAX
 };
 #define IFLA_CARP_MAX (__IFLA_CARP_MAX - 1)

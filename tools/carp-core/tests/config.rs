@@ -255,6 +255,39 @@ fn pass_and_peer() {
         })
         .unwrap();
     assert_eq!(c.peer, None);
+    // IPv6 peers: unicast only; independent of the IPv4 one.
+    let mut ll = [0u8; 16];
+    ll[0] = 0xfe;
+    ll[1] = 0x80;
+    ll[15] = 2;
+    let mut lo = [0u8; 16];
+    lo[15] = 1;
+    let mut mc = [0u8; 16];
+    mc[0] = 0xff;
+    mc[1] = 0x02;
+    mc[15] = 0x12;
+    for bad in [[0u8; 16], lo, mc] {
+        let e = err(ConfigUpdate {
+            peer6: Some(Some(bad)),
+            ..Default::default()
+        });
+        assert_eq!(e.attr, ConfigAttr::Peer6);
+        assert_eq!(e.text(), "carppeer must be a unicast IPv6 address");
+    }
+    let c = apply(ConfigUpdate {
+        peer: Some(Some([192, 0, 2, 7])),
+        peer6: Some(Some(ll)),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!((c.peer, c.peer6), (Some([192, 0, 2, 7]), Some(ll)));
+    let c = c
+        .apply(&ConfigUpdate {
+            peer6: Some(None),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((c.peer, c.peer6), (Some([192, 0, 2, 7]), None));
 }
 
 #[test]

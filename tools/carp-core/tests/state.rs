@@ -478,15 +478,239 @@ fn forced_states() {
 }
 
 #[test]
-fn address_change_restarts() {
+fn address_change_keeps_the_state() {
     let mut h = Host::new(cfg(1, 0, b"pw"), 1);
     h.timer(3 * S);
     assert_eq!(h.state(), State::Master);
-    h.set_addresses(4 * S, &[[192, 0, 2, 1], [192, 0, 2, 2]], &[]);
-    assert_eq!(h.state(), State::Backup);
+    let before = h.advert();
+    h.take();
+    // Another address: still MASTER, advertises the new HMAC at once and
+    // announces the addresses; no state change is reported.
+    h.set_addresses(3 * S + S / 2, &[[192, 0, 2, 1], [192, 0, 2, 2]], &[]);
+    assert_eq!(h.state(), State::Master);
+    let sent = h.sent();
+    assert_eq!(sent.len(), 1, "one advertisement at once");
+    assert_ne!(sent[0], before, "the HMAC covers the new address");
+    let acts = h.take();
+    assert!(acts.iter().any(|a| matches!(a, Action::GratuitousArp)));
+    assert!(!acts.iter().any(|a| matches!(a, Action::State { .. })));
+    // The next advertisement is one interval after the change.
+    assert_eq!(h.carp.next_deadline(), Some(4 * S + S / 2));
+    // A BACKUP keeps its master-down timer too.
+    let mut b = Host::new(cfg(1, 100, b"pw"), 2);
+    let t0 = b.carp.next_deadline();
+    b.set_addresses(S, &[[192, 0, 2, 1], [192, 0, 2, 3]], &[]);
+    assert_eq!(b.state(), State::Backup);
+    assert_eq!(b.carp.next_deadline(), t0);
+    // No address left: the device stops.
     h.set_addresses(5 * S, &[], &[]);
     assert_eq!(h.state(), State::Init, "no address: not running");
     assert!(!h.carp.running());
+    // And starts again in BACKUP when one comes back.
+    h.set_addresses(6 * S, &[[192, 0, 2, 1]], &[]);
+    assert_eq!(h.state(), State::Backup);
+}
+
+#[test]
+fn a_new_family_gets_its_own_master_down_timer() {
+    let g = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let mut b = Host::new(cfg(1, 0, b"pw"), 2);
+    let peer = Host::new(cfg(1, 0, b"pw"), 3);
+    // IPv4 adverts keep arriving; IPv6 is added at 1 s.
+    b.input(S / 2, &peer.advert(), false).unwrap();
+    b.set_addresses(S, &[[192, 0, 2, 1]], &[g]);
+    let mut peer6 = peer;
+    peer6.set_addresses(0, &[[192, 0, 2, 1]], &[g]);
+    for t in 1..4 {
+        b.input(t * S + S / 2, &peer6.advert(), false).unwrap();
+    }
+    // The IPv6 timer started at 1 s and no IPv6 advert came: it fires at 4 s.
+    b.timer(4 * S);
+    assert_eq!(b.state(), State::Master);
+}
+
+#[test]
+fn config_change_keeps_the_state() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    assert_eq!(h.state(), State::Master);
+    let cookie = h.carp.vhes()[0].cookie();
+    h.take();
+    let addrs = h.addrs();
+    let v4 = addrs.v4.to_vec();
+    let c = h
+        .carp
+        .config()
+        .apply(&ConfigUpdate {
+            advskew: Some(50),
+            pass: Some(b"new"),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut a = vec![];
+    let addrs = Addrs {
+        v4: &v4,
+        v6: &[],
+        v6ll: &[],
+        lladdr: None,
+    };
+    h.carp.set_config(3 * S + 1, c, &addrs, &mut |x| a.push(x));
+    assert_eq!(h.state(), State::Master, "a MASTER stays MASTER");
+    assert_eq!(h.carp.vhes()[0].cookie(), cookie, "same entry");
+    assert!(!a.iter().any(|x| matches!(x, Action::State { .. })));
+    let sent: Vec<_> = a
+        .iter()
+        .filter_map(|x| match x {
+            Action::Send { packet, .. } => Some(Header::parse(255, packet).unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1, "the new settings are advertised at once");
+    assert_eq!(sent[0].advskew, 50);
+    // A BACKUP whose interval did not change keeps its timer; one whose
+    // advskew changed restarts it.
+    let mut b = Host::new(cfg(1, 100, b"pw"), 2);
+    let t0 = b.carp.next_deadline();
+    let same = b.carp.config().apply(&ConfigUpdate {
+        pass: Some(b"x"),
+        ..Default::default()
+    });
+    b.carp.set_config(S, same.unwrap(), &addrs, &mut |_| {});
+    assert_eq!((b.state(), b.carp.next_deadline()), (State::Backup, t0));
+    let skew = b.carp.config().apply(&ConfigUpdate {
+        advskew: Some(200),
+        ..Default::default()
+    });
+    b.carp.set_config(S, skew.unwrap(), &addrs, &mut |_| {});
+    assert_eq!(b.state(), State::Backup);
+    assert_eq!(
+        b.carp.next_deadline(),
+        Some(S + master_down_interval(1, 200))
+    );
+}
+
+fn nodes(pairs: &[(u32, u32)]) -> Config {
+    Config::default()
+        .apply(&ConfigUpdate {
+            carpnodes: Some(pairs),
+            pass: Some(b"pw"),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+#[test]
+fn carpnodes_change_keeps_the_entries_that_stay() {
+    let mut h = Host::new(nodes(&[(1, 0), (2, 0), (3, 100)]), 1);
+    h.timer(3 * S);
+    let states: Vec<_> = h.carp.vhes().iter().map(|v| v.state).collect();
+    assert_eq!(states, [State::Master, State::Master, State::Backup]);
+    let cookies: Vec<_> = h.carp.vhes().iter().map(|v| v.cookie()).collect();
+    let v4 = h.v4.clone();
+    let addrs = Addrs {
+        v4: &v4,
+        v6: &[],
+        v6ll: &[],
+        lladdr: None,
+    };
+    // vhid 1 (MASTER) goes, 5 comes, 2 and 3 stay (at new indexes).
+    let mut a = vec![];
+    h.carp.set_config(
+        3 * S + 1,
+        nodes(&[(2, 0), (3, 100), (5, 0)]),
+        &addrs,
+        &mut |x| a.push(x),
+    );
+    let v: Vec<_> = h
+        .carp
+        .vhes()
+        .iter()
+        .map(|v| (v.vhid, v.state, v.cookie()))
+        .collect();
+    assert_eq!(v[0], (2, State::Master, cookies[1]));
+    assert_eq!(v[1], (3, State::Backup, cookies[2]));
+    assert_eq!((v[2].0, v[2].1), (5, State::Backup));
+    // The removed MASTER bowed out, then was reported stopped.
+    let bowout = a.iter().any(|x| match x {
+        Action::Send { packet, .. } => {
+            let p = Header::parse(255, packet).unwrap();
+            p.vhid == 1 && p.advbase == 255 && p.advskew == 255
+        }
+        _ => false,
+    });
+    assert!(bowout, "{a:?}");
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::State {
+            vhid: 1,
+            new: State::Init,
+            ..
+        }
+    )));
+    assert!(!a
+        .iter()
+        .any(|x| matches!(x, Action::State { vhid: 2 | 3, .. })));
+}
+
+proptest::proptest! {
+    /// Whatever the old and new carpnodes, the entries that stay keep their
+    /// state and cookie, the others are new, in vhid order.
+    #[test]
+    fn carried_entries(old in proptest::collection::btree_set(1u32..40, 1..32),
+                       new in proptest::collection::btree_set(1u32..40, 1..32)) {
+        let old: Vec<(u32, u32)> = old.into_iter().map(|v| (v, v % 7)).collect();
+        let new: Vec<(u32, u32)> = new.into_iter().map(|v| (v, v % 5)).collect();
+        let mut h = Host::new(nodes(&old), 9);
+        h.timer(3 * S);
+        let before: Vec<_> = h.carp.vhes().iter().map(|v| (v.vhid, v.state, v.cookie())).collect();
+        let v4 = h.v4.clone();
+        let addrs = Addrs { v4: &v4, v6: &[], v6ll: &[], lladdr: None };
+        h.carp.set_config(3 * S + 1, nodes(&new), &addrs, &mut |_| {});
+        let after = h.carp.vhes();
+        proptest::prop_assert_eq!(after.len(), new.len());
+        for (e, (vhid, skew)) in after.iter().zip(&new) {
+            proptest::prop_assert_eq!(u32::from(e.vhid), *vhid);
+            proptest::prop_assert_eq!(u32::from(e.advskew), *skew);
+            match before.iter().find(|b| u32::from(b.0) == *vhid) {
+                Some(b) => {
+                    proptest::prop_assert_eq!(e.state, b.1);
+                    proptest::prop_assert_eq!(e.cookie(), b.2);
+                }
+                None => proptest::prop_assert_eq!(e.state, State::Backup),
+            }
+        }
+    }
+}
+
+#[test]
+fn send_errors_demote_and_recover() {
+    let mut s = SendErrors::default();
+    // 3 x entries failures in a row demote; a success in between resets.
+    assert_eq!(s.record(false, 2), 0);
+    assert_eq!(s.record(true, 2), 0);
+    for _ in 0..5 {
+        assert_eq!(s.record(false, 2), 0);
+    }
+    assert_eq!(s.record(false, 2), 1);
+    assert!(s.demoted());
+    // As many successes in a row undo it; a failure in between resets.
+    for _ in 0..5 {
+        assert_eq!(s.record(true, 2), 0);
+    }
+    assert_eq!(s.record(false, 2), 0);
+    for _ in 0..5 {
+        assert_eq!(s.record(true, 2), 0);
+    }
+    assert_eq!(s.record(true, 2), -1);
+    assert!(!s.demoted());
+    // A single entry: 3; reset forgets.
+    for _ in 0..3 {
+        s.record(false, 1);
+    }
+    assert!(s.demoted());
+    assert!(s.reset());
+    assert!(!s.demoted());
+    assert!(!s.reset());
 }
 
 #[test]

@@ -19,7 +19,7 @@ mod nl;
 use nl::{a, cmd, Attr, Attrs, Carp, Error};
 use serde_json::{json, Map, Value};
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -37,8 +37,10 @@ Settings (any number, applied together; on error nothing changes):
                     ip link add ... link IF)
   carpnodes V:S,... load-balancing nodes as vhid:advskew pairs, at most 32
   balancing MODE    none, ip, ip-stealth, ip-unicast or arp
-  carppeer ADDR     send IPv4 advertisements to ADDR instead of 224.0.0.18
-  -carppeer         back to multicast
+  carppeer ADDR     send advertisements to the unicast peer ADDR instead of
+                    224.0.0.18 (an IPv4 ADDR) or ff02::12 (an IPv6 ADDR);
+                    routed out of the carpdev, the peer must be on-link
+  -carppeer         back to multicast (both families)
   state STATE       force master or backup
 
 Options:
@@ -74,7 +76,7 @@ enum Setting {
     Carpdev(String),
     Carpnodes(Vec<(u32, u32)>),
     Balancing(u32),
-    Peer(Option<Ipv4Addr>),
+    Peer(Option<IpAddr>),
     State(u32),
 }
 
@@ -137,9 +139,9 @@ fn parse_setting(key: &str, args: &mut impl Iterator<Item = String>) -> Result<S
                 )))
             }
         },
-        "carppeer" => match v.parse::<Ipv4Addr>() {
+        "carppeer" => match v.parse::<IpAddr>() {
             Ok(p) => Setting::Peer(Some(p)),
-            Err(_) => return Err(Error(format!("carppeer: '{v}' is not an IPv4 address"))),
+            Err(_) => return Err(Error(format!("carppeer: '{v}' is not an IP address"))),
         },
         _ => match v.to_ascii_lowercase().as_str() {
             "backup" => Setting::State(1),
@@ -251,6 +253,11 @@ fn dev_json(d: &Attrs) -> Value {
         .and_then(|b| <[u8; 4]>::try_from(b).ok())
         .map(|b| Ipv4Addr::from(b).to_string());
     m.insert("carppeer".into(), json!(peer));
+    let peer6 = d
+        .get(a::PEER6)
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        .map(|b| Ipv6Addr::from(b).to_string());
+    m.insert("carppeer6".into(), json!(peer6));
     m.insert("demote".into(), json!(d.u32(a::DEMOTE)));
     m.insert("pass_set".into(), json!(d.flag(a::PASS_SET)));
     if let Some(p) = d.get(a::PASS) {
@@ -300,8 +307,10 @@ fn dev_text(d: &Value) -> String {
             s("advskew")
         );
     }
-    if let Some(p) = d["carppeer"].as_str() {
-        out += &format!("\tcarp: carppeer {p}\n");
+    for k in ["carppeer", "carppeer6"] {
+        if let Some(p) = d[k].as_str() {
+            out += &format!("\tcarp: carppeer {p}\n");
+        }
     }
     if d["demote"].as_u64().unwrap_or(0) > 0 {
         out += &format!("\tcarp: demote {}\n", s("demote"));
@@ -437,10 +446,12 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
                         })
                         .collect(),
                     Setting::Balancing(b) => vec![Attr::u32(a::BALANCING, b)],
-                    Setting::Peer(p) => {
-                        let o = p.map(|p| p.octets()).unwrap_or([0; 4]);
-                        vec![Attr::bytes(a::PEER, &o)]
-                    }
+                    Setting::Peer(Some(IpAddr::V4(p))) => vec![Attr::bytes(a::PEER, &p.octets())],
+                    Setting::Peer(Some(IpAddr::V6(p))) => vec![Attr::bytes(a::PEER6, &p.octets())],
+                    Setting::Peer(None) => vec![
+                        Attr::bytes(a::PEER, &[0; 4]),
+                        Attr::bytes(a::PEER6, &[0; 16]),
+                    ],
                     Setting::State(s) => vec![Attr::u32(a::STATE, s)],
                 });
             }
@@ -571,7 +582,7 @@ mod tests {
             Command::Set(
                 "carp0".into(),
                 vec![
-                    Setting::Peer(Some(Ipv4Addr::new(192, 0, 2, 5))),
+                    Setting::Peer(Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 5)))),
                     Setting::Peer(None)
                 ]
             )
@@ -607,7 +618,7 @@ mod tests {
                 "carp0 balancing round-robin",
                 "unknown balancing mode 'round-robin'",
             ),
-            ("carp0 carppeer ::1", "not an IPv4 address"),
+            ("carp0 carppeer 192.0.2", "not an IP address"),
             ("carp0 carpnodes 1:0,x", "is not vhid:advskew"),
             ("carp0 state init", "state must be backup or master"),
             ("carp0 colour red", "unknown setting 'colour'"),
@@ -638,6 +649,11 @@ mod tests {
             "carp1:\n\tcarp: carpdev eth0 advbase 1 balancing ip\n\
              \t\tstate MASTER vhid 1 advskew 0\n\t\tstate BACKUP vhid 2 advskew 100\n\
              \tcarp: carppeer 192.0.2.9\n\tcarp: demote 1\n"
+        );
+        let mut three = two.clone();
+        three["carppeer6"] = json!("2001:db8::9");
+        assert!(
+            dev_text(&three).contains("\tcarp: carppeer 192.0.2.9\n\tcarp: carppeer 2001:db8::9\n")
         );
     }
 

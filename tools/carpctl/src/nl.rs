@@ -49,6 +49,7 @@ pub mod a {
     pub const OLD_STATE: u16 = 14;
     pub const REASON: u16 = 15;
     pub const STATS: u16 = 16;
+    pub const PEER6: u16 = 17;
 }
 
 /// `CARP_A_NODE_*`.
@@ -420,6 +421,7 @@ mod tests {
             "OLD_STATE",
             "REASON",
             "STATS",
+            "PEER6",
         ];
         let ours = [
             a::IFINDEX,
@@ -438,6 +440,7 @@ mod tests {
             a::OLD_STATE,
             a::REASON,
             a::STATS,
+            a::PEER6,
         ];
         for ((i, n), v) in names.iter().enumerate().zip(ours) {
             assert_eq!(dev[i], format!("CARP_A_DEV_{n}"));
