@@ -41,8 +41,9 @@ kmemleak_check() {
 	[ -e "$kml" ] || return 0
 	local t0
 	t0=$(date +%s.%N)
+	# Two scans: an object is reported when a scan finds it unreferenced
+	# and unchanged since the previous one.
 	echo scan >"$kml"
-	sleep 1
 	echo scan >"$kml"
 	local n
 	n=$(grep -c 'unreferenced object' "$kml")
@@ -56,7 +57,7 @@ kmemleak_check() {
 	echo clear >"$kml"
 }
 
-echo "# kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus"
+echo "# kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus, up $(cut -d" " -f1 /proc/uptime) s"
 dmesg -c >/dev/null
 sysctl -qw kernel.panic_on_warn=0 2>/dev/null
 ip link set lo up
@@ -79,7 +80,7 @@ for t in "$@"; do
 	echo "# test $t"
 	start=$(date +%s.%N)
 	# Each file in its own shell with `set -u`; it must reach its end.
-	CARP_TEST=$t timeout -k 10 "$budget" bash -u -c \
+	CARP_TEST=$t CARP_TIMES=${CARP_TIMES:-0} timeout -k 10 "$budget" bash -u -c \
 		'cd "$1" && . ./lib.sh && . "$2" && cleanup_ns && echo "# end of $CARP_TEST"' \
 		vm-test "$tdir" "$f" 2>&1 | tee /tmp/vm-test.out
 	rc=${PIPESTATUS[0]}

@@ -55,7 +55,7 @@ bad=$(stat badauth)
 mark=$(dmesg | wc -l)
 check "inject an advertisement hashed with the wrong link-local address" \
 	inject goodll 1 0 secret 192.0.2.1 2001:db8::1 fe80::1
-check "it fails authentication" wait_for 5 bash -c "[ \$(ip netns exec a carpctl -j stats | grep -o '\"badauth\":[0-9]*' | cut -d: -f2) -gt $bad ]"
+check "it fails authentication" wait_for 5 bash -c "[ \$(carpctl -n a -j stats | grep -o '\"badauth\":[0-9]*' | cut -d: -f2) -gt $bad ]"
 check "inject one hashed with the virtual MAC's link-local address" \
 	inject goodll 1 0 secret 192.0.2.1 2001:db8::1 fe80::200:5eff:fe00:101
 check "it is accepted: a steps down to BACKUP" wait_for 10 bash -c \

@@ -49,7 +49,7 @@ ip netns exec c python3 -I -S "$LB" serve c 9000 192.0.2.10 2001:db8::10 &
 three_ready() { entry_is a 1 MASTER && entry_is a 2 MASTER && entry_is b 3 MASTER; }
 check "a is MASTER of vhids 1 and 2, b of 3" wait_for 15 three_ready
 check "c is BACKUP of all" wait_for 10 bash -c \
-	"! ip netns exec c carpctl -j carp0 | grep -q MASTER"
+	"! carpctl -n c -j carp0 | grep -q MASTER"
 check_output "the split follows the shares (a two entries, b one)" '^2 hosts: a=[0-9]+ b=[0-9]+$' \
 	lbcheck ip a,a,b
 

@@ -30,7 +30,7 @@ check_output "ip: every client served once, by the host the hash names" '^2 host
 	lbcheck ip a,b
 kill "$dump"; wait "$dump" 2>/dev/null
 check_absent "ip: no frame left with the multicast MAC as source" '^01:00:5e:00:01' \
-	tshark -r /tmp/lb-$$.pcap -T fields -e eth.src
+	eth_sources /tmp/lb-$$.pcap
 check_output "ip: the clients learned the multicast MAC" 'lladdr 01:00:5e:00:01:01' \
 	ip -n c01 neigh show 192.0.2.10
 check "per-entry counters: a accepted packets for vhid 1" [ "$(counter a 1 accepted)" -gt 0 ]
@@ -66,7 +66,7 @@ check_output "ip-stealth: every client served once, by its host" '^2 hosts: a=[0
 	lbcheck ip-stealth a,b
 kill "$dump"; wait "$dump" 2>/dev/null
 check_absent "ip-stealth: no frame left with a virtual MAC as source (adverts, ARP, IP)" \
-	'^0[01]:00:5e:00:01' tshark -r /tmp/lb-$$.pcap -T fields -e eth.src
+	'^0[01]:00:5e:00:01' eth_sources /tmp/lb-$$.pcap
 check_absent "ip-stealth: the bridge never learned a virtual MAC" '00:00:5e:00:01' \
 	bridge -n lan fdb show br br0
 

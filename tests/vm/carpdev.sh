@@ -33,13 +33,13 @@ check "an address in eth0's subnet picks eth0" ip -n cd addr add 192.0.2.1/24 de
 check_output "carp0 is now on eth0" 'carp0@eth0' ip -n cd link show carp0
 check_output "carpctl shows carpdev eth0" 'carpdev eth0 ' cctl cd carp0
 check "carp0 runs (BACKUP or MASTER)" wait_for 10 bash -c \
-	"ip netns exec cd carpctl carp0 | grep -Eq 'carp: (BACKUP|MASTER) '"
+	"carpctl -n cd carp0 | grep -Eq 'carp: (BACKUP|MASTER) '"
 # Moving to another carpdev: addresses kept, restart from INIT there.
 check "the carpdev can be changed" cctl cd carp0 carpdev eth1
 check_output "carp0 is now on eth1" 'carp0@eth1' ip -n cd link show carp0
 check_output "its address stayed" '192\.0\.2\.1/24' ip -n cd addr show dev carp0
 check "it runs on eth1" wait_for 10 bash -c \
-	"ip netns exec cd carpctl carp0 | grep -Eq 'carp: (BACKUP|MASTER) carpdev eth1 '"
+	"carpctl -n cd carp0 | grep -Eq 'carp: (BACKUP|MASTER) carpdev eth1 '"
 check "and back to eth0 by rtnetlink (changelink with IFLA_LINK)" carpnl cd set carp0 link eth0
 check_output "carp0 is on eth0 again" 'carp0@eth0' ip -n cd link show carp0
 check_output "a loopback carpdev is refused, by rtnetlink too" 'Ethernet' carpnl cd set carp0 link lo

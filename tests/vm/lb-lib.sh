@@ -34,11 +34,23 @@ lb_setup() {
 }
 # node HOST VHID [stats]: the JSON object of entry VHID (carpctl's keys are
 # sorted: vhid comes last).
-node() { cctl "$1" -j ${3:+stats} carp0 | grep -o "{[^{}]*\"vhid\":$2}"; }
+# (Shell builtins only: these are polled.)
+node() {
+	local j
+	j=$(cctl "$1" -j ${3:+stats} carp0) || return 1
+	[[ $j =~ \{[^{}]*\"vhid\":$2\} ]] || return 1
+	echo "${BASH_REMATCH[0]}"
+}
 # entry_is HOST VHID STATE
-entry_is() { node "$1" "$2" | grep -q "\"state\":\"$3\""; }
+entry_is() {
+	local n
+	n=$(node "$1" "$2") && [[ $n == *\"state\":\"$3\"* ]]
+}
 # counter HOST VHID NAME: a per-entry counter.
-counter() { node "$1" "$2" stats | grep -o "\"$3\":[0-9]*" | cut -d: -f2; }
+counter() {
+	local n
+	n=$(node "$1" "$2" stats) && [[ $n =~ \"$3\":([0-9]+) ]] && echo "${BASH_REMATCH[1]}"
+}
 # split_ready: a MASTER of vhid 1, b of vhid 2.
 split_ready() { entry_is a 1 MASTER && entry_is b 2 MASTER; }
 lbcheck() {	# MODE MASTERS

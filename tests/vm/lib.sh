@@ -59,6 +59,14 @@ check_absent() {
 	fi
 }
 
+# eth_sources PCAP: the Ethernet source of every frame in PCAP, one per
+# line; fails on an unreadable or empty capture. (tcpdump: tshark takes
+# about ten seconds to start under KASAN and TCG.)
+eth_sources() {
+	local o
+	o=$(tcpdump -r "$1" -e -n 2>/dev/null | awk '{ print $2 }') && [ -n "$o" ] && echo "$o"
+}
+
 # carp_kind NS DEV: DEV exists and is a carp device (ip's JSON).
 carp_kind() {
 	ip -n "$1" -j -d link show dev "$2" | grep -q '"info_kind":"carp"'
@@ -101,12 +109,21 @@ all_match() {
 log_mark() { dmesg | wc -l; }
 since() { dmesg | tail -n +$(($1 + 1)) | grep -c -- "$2"; }
 
+# CARP_TIMES=1: each result line gets the seconds since the file started
+# (where a test spends its time).
+CARP_T0=${EPOCHREALTIME/./}
+tap_time() {
+	[ "${CARP_TIMES:-0}" = 1 ] || return 0
+	local us=$((${EPOCHREALTIME/./} - CARP_T0))
+	printf ' (at %d.%d s)' $((us / 1000000)) $((us / 100000 % 10))
+}
+
 tap_ok() {
-	echo "ok - $CARP_TEST: $1"
+	echo "ok - $CARP_TEST: $1$(tap_time)"
 }
 
 tap_fail() {
-	echo "not ok - $CARP_TEST: $1"
+	echo "not ok - $CARP_TEST: $1$(tap_time)"
 	[ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"
 	return 0
 }
@@ -174,14 +191,21 @@ carpnl() {
 
 # cctl NS ARGS...: carpctl in namespace NS (built by scripts/build-tools.sh,
 # on PATH in the VM).
+# (carpctl -n enters the namespace itself: no ip netns exec, whose mount
+# namespace and sysfs remount cost more than carpctl under KASAN and TCG.)
 cctl() {
 	local ns=$1; shift
-	ip netns exec "$ns" carpctl "$@"
+	carpctl -n "$ns" "$@"
 }
 
-# carp_state NS DEV: prints init|backup|master.
+# carp_state NS DEV: prints init|backup|master (the first "state" of
+# carpctl's JSON, whose keys are sorted: the first entry's). Shell
+# builtins only, as it is polled.
 carp_state() {
-	cctl "$1" -j "$2" | grep -o '"state":"[A-Z]*"' | head -1 | cut -d'"' -f4 | tr A-Z a-z
+	local j
+	j=$(cctl "$1" -j "$2") || return 1
+	[[ $j =~ \"state\":\"([A-Z]+)\" ]] || return 1
+	echo "${BASH_REMATCH[1],,}"
 }
 
 # state_is NS DEV STATE: MASTER is read from the carrier (fast), the

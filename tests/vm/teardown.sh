@@ -85,7 +85,7 @@ ip -n a link set d1 up
 ip -n a link add carp2 link d1 type carp
 cctl a carp2 vhid 2
 ip -n a link set d1 down
-check "d1 down demotes the group" wait_for 5 bash -c "[ \$(ip netns exec a carpctl -j carp0 | grep -o '\"demote\":[0-9]*' | cut -d: -f2) = 1 ]"
+check "d1 down demotes the group" wait_for 5 bash -c "[ \$(carpctl -n a -j carp0 | grep -o '\"demote\":[0-9]*' | cut -d: -f2) = 1 ]"
 ip -n a link del carp2
 check "deleting carp2 ends the demotion" [ "$(demote)" = 0 ]
 ip -n a link add carp2 link d1 type carp
@@ -100,5 +100,5 @@ check "a device without carpdev does not demote" [ "$(demote)" = 0 ]
 cctl a carp3 carpdev d2
 check "attaching it to a down carpdev demotes" [ "$(demote)" = 1 ]
 ip -n a link set d2 up
-check "the carpdev coming up ends it" wait_for 5 bash -c "[ \$(ip netns exec a carpctl -j carp0 | grep -o '\"demote\":[0-9]*' | cut -d: -f2) = 0 ]"
+check "the carpdev coming up ends it" wait_for 5 bash -c "[ \$(carpctl -n a -j carp0 | grep -o '\"demote\":[0-9]*' | cut -d: -f2) = 0 ]"
 cleanup_ns

@@ -45,6 +45,8 @@ Settings (any number, applied together; on error nothing changes):
 
 Options:
   -j, --json        machine-readable output (monitor: one object per line)
+  -n, --netns NAME  act in the network namespace NAME (/run/netns/NAME, as
+                    ip -n NAME), without ip netns exec's mount namespace
   -h, --help        this text
   -V, --version     version
 
@@ -195,6 +197,50 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<(Command, bool),
         }
     }
     Ok((cmd, json))
+}
+
+/// Takes `-n NAME` / `--netns NAME` out of the leading options.
+fn split_netns(args: Vec<String>) -> Result<(Option<String>, Vec<String>), Error> {
+    let mut netns = None;
+    let mut rest = Vec::with_capacity(args.len());
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-n" | "--netns" => match it.next() {
+                Some(n) if valid_netns_name(&n) => netns = Some(n),
+                Some(n) => return Err(Error(format!("invalid netns name '{n}'"))),
+                None => return Err(Error(format!("{a} needs a namespace name"))),
+            },
+            "-j" | "--json" => rest.push(a),
+            _ => {
+                rest.push(a);
+                break;
+            }
+        }
+    }
+    rest.extend(it);
+    Ok((netns, rest))
+}
+
+/// A name under /run/netns, as ip netns accepts it.
+fn valid_netns_name(n: &str) -> bool {
+    !n.is_empty() && n != "." && n != ".." && !n.contains('/') && n.len() < 256
+}
+
+/// Enters the named network namespace (`ip netns add` made it).
+fn enter_netns(name: &str) -> Result<(), Error> {
+    use std::os::fd::AsRawFd;
+    let path = format!("/run/netns/{name}");
+    let f = std::fs::File::open(&path)
+        .map_err(|e| Error(format!("cannot open network namespace \"{name}\": {e}")))?;
+    // SAFETY: `f` is an open file descriptor for the call's duration.
+    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(Error(format!(
+            "setting the network namespace \"{name}\" failed: {e}"
+        )));
+    }
+    Ok(())
 }
 
 fn ifindex_of(name: &str) -> Result<u32, Error> {
@@ -522,13 +568,21 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
 }
 
 fn main() -> ExitCode {
-    let (cmd, json_out) = match parse_args(std::env::args().skip(1)) {
+    let parsed = split_netns(std::env::args().skip(1).collect())
+        .and_then(|(ns, rest)| Ok((ns, parse_args(rest)?)));
+    let (netns, (cmd, json_out)) = match parsed {
         Ok(c) => c,
         Err(e) => {
             eprintln!("carpctl: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(ns) = netns {
+        if let Err(e) = enter_netns(&ns) {
+            eprintln!("carpctl: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match run(cmd, json_out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -544,6 +598,27 @@ mod tests {
 
     fn parse(s: &str) -> Result<(Command, bool), Error> {
         parse_args(s.split_whitespace().map(String::from))
+    }
+
+    fn split(s: &str) -> Result<(Option<String>, Vec<String>), Error> {
+        split_netns(s.split_whitespace().map(String::from).collect())
+    }
+
+    #[test]
+    fn netns_option() {
+        let (ns, rest) = split("-n a -j carp0 vhid 1").unwrap();
+        assert_eq!(ns.as_deref(), Some("a"));
+        assert_eq!(rest, ["-j", "carp0", "vhid", "1"]);
+        let (ns, rest) = split("-j --netns b stats").unwrap();
+        assert_eq!(ns.as_deref(), Some("b"));
+        assert_eq!(rest, ["-j", "stats"]);
+        // Only leading options: a setting's value is never taken.
+        let (ns, rest) = split("carp0 pass -n").unwrap();
+        assert_eq!(ns, None);
+        assert_eq!(rest, ["carp0", "pass", "-n"]);
+        for bad in ["-n", "-n ..", "-n a/b", "-n ."] {
+            assert!(split(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
