@@ -26,7 +26,7 @@
 use crate::carp_addr::DevAddrs;
 use crate::carp_balance::{self, ArpHashKey, Balancing, Snapshot, MAX_NODES};
 use crate::carp_net::{carp_net_of, Stats};
-use crate::carp_proto::{Action, Addrs, Carp, Link, SendErrors, Stat, State};
+use crate::carp_proto::{Action, Addrs, Carp, Config, Link, SendErrors, Stat, State};
 use crate::carp_sys as sys;
 use crate::carp_tx::{Batch, Tx};
 use crate::carp_util::{dev_mac, now, BhGuard, BhLock, KStatic, PcpuCounters, Rtnl};
@@ -263,8 +263,36 @@ impl CarpDev {
     ///
     /// `dev` is a carp device allocated by rtnetlink and not registered;
     /// its private area is zeroed. Called once.
-    pub(crate) unsafe fn init(dev: *mut sys::net_device, carp: Carp) -> Result {
+    pub(crate) unsafe fn init(dev: *mut sys::net_device, cfg: Config, seed: u64) -> Result {
         let counters = PcpuCounters::new((MAX_NODES * ENTRY_KINDS) as u32)?;
+        // The state, in place and field by field: the core is a few KB
+        // (no large value moves through newlink's stack).
+        let init_state = move |d: *mut DevState| {
+            use core::ptr::addr_of_mut;
+            // SAFETY: only called by `BhLock::init_in_place` below, once,
+            // with the state's data in the private area (valid for writes,
+            // aligned); every field is written once. `MaybeUninit<Carp>`
+            // has `Carp`'s layout.
+            unsafe {
+                Carp::init(&mut *addr_of_mut!((*d).carp).cast(), cfg, seed);
+                addr_of_mut!((*d).addrs).write(DevAddrs::default());
+                addr_of_mut!((*d).dead).write(false);
+                addr_of_mut!((*d).notify_peers).write(false);
+                addr_of_mut!((*d).want_addrs).write(false);
+                addr_of_mut!((*d).want_info).write(false);
+                addr_of_mut!((*d).want_demote).write(false);
+                addr_of_mut!((*d).carrier).write(false);
+                addr_of_mut!((*d).work_queued).write(false);
+                // A tracker is a pointer or an empty struct:
+                // all-zero is "none".
+                addr_of_mut!((*d).work_ref).write(core::mem::zeroed());
+                let base = addr_of_mut!((*d).counter_base).cast::<[u64; ENTRY_KINDS]>();
+                for i in 0..MAX_NODES {
+                    base.add(i).write([0; ENTRY_KINDS]);
+                }
+                addr_of_mut!((*d).lower_macs).write(LowerMacs::EMPTY);
+            }
+        };
         // SAFETY: by the caller's guarantee the private area is ours; the
         // fields are written in place (the lock must not move). Atomics
         // are valid all-zero, as the area is.
@@ -283,25 +311,10 @@ impl CarpDev {
                 },
                 sys::CARP_LOCK_TX,
             );
-            BhLock::init(
+            BhLock::init_in_place(
                 core::ptr::addr_of_mut!((*cd).state),
-                DevState {
-                    carp,
-                    addrs: DevAddrs::default(),
-                    dead: false,
-                    notify_peers: false,
-                    want_addrs: false,
-                    want_info: false,
-                    want_demote: false,
-                    carrier: false,
-                    work_queued: false,
-                    // SAFETY: a tracker is a pointer or an empty struct:
-                    // all-zero is "none".
-                    work_ref: core::mem::zeroed(),
-                    counter_base: [[0; ENTRY_KINDS]; MAX_NODES],
-                    lower_macs: LowerMacs::EMPTY,
-                },
                 sys::CARP_LOCK_STATE,
+                init_state,
             );
         }
         Ok(())

@@ -8,7 +8,7 @@ use crate::carp_balance::{self, Carpnodes};
 use crate::carp_config::{apply_request, nla_payload, peer6_of, peer_of, Request};
 use crate::carp_dev::{self, carp_dev, CarpDev};
 use crate::carp_port::{attach, check_lower, detach, vhid_clash, VHID_CLASH};
-use crate::carp_proto::{Carp, Config, ConfigAttr};
+use crate::carp_proto::{Config, ConfigAttr};
 use crate::carp_sys as sys;
 use crate::carp_util::{emsgsize, set_err_msg, KStatic, Rtnl};
 use core::ffi::c_int;
@@ -172,7 +172,7 @@ unsafe extern "C" fn carp_newlink(
         // SAFETY: `dev` is ours and not yet registered; its priv area is
         // zeroed and sized for a `CarpDev`.
         let cd = unsafe {
-            CarpDev::init(dev, Carp::new(Config::default(), seed))?;
+            CarpDev::init(dev, Config::default(), seed)?;
             let cd = carp_dev(dev);
             crate::carp_timer::init(cd);
             cd

@@ -16,6 +16,8 @@
 use crate::carp_balance::{self, ArpHashKey, Balancing, Carpnodes, Node, NodesError, MAX_NODES};
 use crate::carp_sha1::{self, HmacSha1};
 use core::ffi::CStr;
+use core::mem::MaybeUninit;
+use core::ptr::addr_of_mut;
 
 /// IP protocol number of CARP (shared with VRRP).
 pub const IPPROTO_CARP: u8 = 112;
@@ -1037,16 +1039,36 @@ impl Carp {
     /// A device with `cfg`, stopped. `seed` must be random: it gives the
     /// replay cookies that detect our own looped-back advertisements.
     pub fn new(cfg: Config, seed: u64) -> Self {
-        let mut s = Self {
-            cfg: Config::default(),
-            vhes: core::array::from_fn(|_| Vhe::new(0, 0, [0; 8])),
-            link: Link::default(),
-            has_v4: false,
-            has_v6: false,
-            demote: 0,
-            seed,
-            arp_key: ArpHashKey::default(),
-        };
+        let mut s = MaybeUninit::uninit();
+        Self::init(&mut s, cfg, seed);
+        // SAFETY: `init` initialised every field.
+        unsafe { s.assume_init() }
+    }
+
+    /// [`Carp::new`] in place: a `Carp` is a few KB, so the kernel builds
+    /// it where it lives (the device's private area) instead of moving it
+    /// through the stack. Whatever `slot` held is overwritten, not dropped
+    /// (a `Carp` owns nothing to drop).
+    pub fn init(slot: &mut MaybeUninit<Self>, cfg: Config, seed: u64) -> &mut Self {
+        let p = slot.as_mut_ptr();
+        // SAFETY: `p` is valid for writes and aligned (it comes from a
+        // `&mut MaybeUninit<Self>`); every field is written exactly once,
+        // the entries one by one, before the reference is made.
+        unsafe {
+            addr_of_mut!((*p).cfg).write(Config::default());
+            let vhes = addr_of_mut!((*p).vhes).cast::<Vhe>();
+            for i in 0..MAX_NODES {
+                vhes.add(i).write(Vhe::new(0, 0, [0; 8]));
+            }
+            addr_of_mut!((*p).link).write(Link::default());
+            addr_of_mut!((*p).has_v4).write(false);
+            addr_of_mut!((*p).has_v6).write(false);
+            addr_of_mut!((*p).demote).write(0);
+            addr_of_mut!((*p).seed).write(seed);
+            addr_of_mut!((*p).arp_key).write(ArpHashKey::default());
+        }
+        // SAFETY: all fields are initialised above.
+        let s = unsafe { slot.assume_init_mut() };
         s.install(cfg);
         s
     }

@@ -131,6 +131,22 @@ impl<T> BhLock<T> {
         }
     }
 
+    /// Initialises a lock in place with its data written by `init`, for
+    /// data too large to move through the stack.
+    ///
+    /// # Safety
+    ///
+    /// As [`BhLock::init`]; `init` must initialise the whole `T` it is
+    /// given a pointer to.
+    pub(crate) unsafe fn init_in_place(this: *mut Self, role: u32, init: impl FnOnce(*mut T)) {
+        // SAFETY: by the caller's guarantee `this` is valid for writes;
+        // `init` initialises the data.
+        unsafe {
+            init(UnsafeCell::raw_get(core::ptr::addr_of!((*this).data)));
+            sys::carp_spin_lock_init((*this).lock.get(), role as core::ffi::c_int);
+        }
+    }
+
     /// Takes the lock with bottom halves disabled.
     pub(crate) fn lock(&self) -> BhGuard<'_, T> {
         // SAFETY: the lock was initialised (type invariant).

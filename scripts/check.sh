@@ -51,6 +51,7 @@ lints() {
 	step module-clippy "$here/build-module.sh" lint "$variant"
 	step tools-clippy bash -c "cd '$top/tools' && cargo clippy --workspace --all-targets -- -D warnings"
 	step rustfmt "$here/rustfmt-check.sh"
+	step frame-size "$here/frame-check.sh"
 	step ynl-generated "$here/ynl-regen.sh" --check
 }
 
