@@ -18,6 +18,7 @@ check "a is MASTER" wait_for 15 state_is a carp0 master
 check "b is BACKUP" wait_for 10 state_is b carp0 backup
 ip netns exec c ping -c 1 -W 2 192.0.2.1 >/dev/null
 m_a=$(wc -l </tmp/rc-a) m_b=$(wc -l </tmp/rc-b)
+check "the monitors record state changes (a: $m_a, b: $m_b lines)" [ "$m_a" -gt 0 -a "$m_b" -gt 0 ]
 
 ip netns exec c ping -q -c 1500 -i 0.01 -W 2 192.0.2.1 >/tmp/rc-ping 2>&1 &
 pinger=$!
@@ -67,6 +68,7 @@ nodes_are() { [ "$(cctl "$1" -j carp1 | jq -r '[.carpnodes[] | "\(.vhid)=\(.stat
 check "a is MASTER of vhid 1, b of vhid 2" wait_for 15 nodes_are a 1=MASTER,2=BACKUP
 check "... b" wait_for 10 nodes_are b 1=BACKUP,2=MASTER
 m_a=$(wc -l </tmp/rc-a) m_b=$(wc -l </tmp/rc-b)
+check "the monitors record state changes (a: $m_a, b: $m_b lines)" [ "$m_a" -gt 0 -a "$m_b" -gt 0 ]
 cctl_nodes 1:0,2:100,3:0 1:100,2:0,3:100
 check "vhid 3 added: a is its MASTER, 1 and 2 unchanged" wait_for 10 nodes_are a 1=MASTER,2=BACKUP,3=MASTER
 check "... b BACKUP of it" wait_for 10 nodes_are b 1=BACKUP,2=MASTER,3=BACKUP
