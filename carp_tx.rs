@@ -323,25 +323,14 @@ impl Tx<'_> {
         ip[16..20].copy_from_slice(&dst);
         let c = cksum(&ip);
         ip[10..12].copy_from_slice(&c.to_be_bytes());
-        if self.peer.is_some() {
-            // A unicast peer: routed as OpenBSD does, out of the carpdev.
+        // A unicast peer: routed as OpenBSD does, out of the carpdev.
+        let route = self.peer.map(|_| {
             // SAFETY: the lower device is live; addresses in network order.
-            let route = unsafe {
+            unsafe {
                 sys::carp_route4(self.lower, u32::from_ne_bytes(src), u32::from_ne_bytes(dst))
-            };
-            if route.is_null() {
-                // No route to the peer out of the carpdev: a send error.
-                // SAFETY: the carp device is live.
-                unsafe { sys::carp_dev_tx_dropped(self.carp) };
-                return false;
             }
-            return self.routed(batch, route, ETH_P_IP, &ip, packet);
-        }
-        let mut eth = [0u8; ETH_HLEN];
-        eth[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]);
-        eth[6..12].copy_from_slice(&src_mac);
-        eth[12..].copy_from_slice(&ETH_P_IP.to_be_bytes());
-        self.frame(batch, &eth, ETH_P_IP, &ip, packet)
+        });
+        self.queue(batch, route, src_mac, ETH_P_IP, &ip, packet)
     }
 
     fn v6(
@@ -375,22 +364,44 @@ impl Tx<'_> {
         // SAFETY: the union's byte view of a written address.
         ip[8..24].copy_from_slice(&unsafe { src.in6_u.u6_addr8 });
         ip[24..40].copy_from_slice(&dst);
-        if self.peer6.is_some() {
+        let route = self.peer6.map(|_| {
             // SAFETY: the lower device is live; both addresses are valid.
-            let route = unsafe { sys::carp_route6(self.lower, &src, &to) };
+            unsafe { sys::carp_route6(self.lower, &src, &to) }
+        });
+        self.queue(batch, route, src_mac, ETH_P_IPV6, &ip, packet)
+    }
+
+    /// Queues an advertisement's IP header `ip` (of family `proto`) and
+    /// CARP `packet`: to a peer on `route` when one was looked up (null: no
+    /// usable route out of the carpdev, a send error), else in a frame to
+    /// the family's group MAC (224.0.0.18's or ff02::12's) from `src_mac`.
+    fn queue(
+        &self,
+        batch: &mut Batch,
+        route: Option<*mut sys::dst_entry>,
+        src_mac: [u8; 6],
+        proto: u16,
+        ip: &[u8],
+        packet: &[u8; HDR_LEN],
+    ) -> bool {
+        if let Some(route) = route {
             if route.is_null() {
-                // No route to the peer out of the carpdev: a send error.
                 // SAFETY: the carp device is live.
                 unsafe { sys::carp_dev_tx_dropped(self.carp) };
                 return false;
             }
-            return self.routed(batch, route, ETH_P_IPV6, &ip, packet);
+            return self.routed(batch, route, proto, ip, packet);
         }
+        let group = if proto == ETH_P_IP {
+            [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]
+        } else {
+            [0x33, 0x33, 0x00, 0x00, 0x00, 0x12]
+        };
         let mut eth = [0u8; ETH_HLEN];
-        eth[..6].copy_from_slice(&[0x33, 0x33, 0x00, 0x00, 0x00, 0x12]);
+        eth[..6].copy_from_slice(&group);
         eth[6..12].copy_from_slice(&src_mac);
-        eth[12..].copy_from_slice(&ETH_P_IPV6.to_be_bytes());
-        self.frame(batch, &eth, ETH_P_IPV6, &ip, packet)
+        eth[12..].copy_from_slice(&proto.to_be_bytes());
+        self.frame(batch, &eth, proto, ip, packet)
     }
 }
 
