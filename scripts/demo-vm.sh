@@ -14,7 +14,7 @@ CARP_TEST=demo
 . "$top/tests/vm/lib.sh"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
-carpctl() { local ns=$1; shift; ip netns exec "$ns" carpctl "$@"; }
+carpctl() { local ns=$1; shift; command carpctl -n "$ns" "$@"; }
 states() {
 	local dev=$1; shift
 	for h in "$@"; do
