@@ -191,22 +191,15 @@ fn put_entry_counters(m: &Msg, cd: &CarpDev) -> Result {
         m.nest(sys::CARP_A_DEV_NODE, |m| {
             m.u32(sys::CARP_A_NODE_VHID, u32::from(*vhid))?;
             m.u32(sys::CARP_A_NODE_STATE, *state as u32)?;
-            m.put(
-                sys::CARP_A_NODE_ACCEPTED,
-                &c[Entry::Accepted as usize].to_ne_bytes(),
-            )?;
-            m.put(
-                sys::CARP_A_NODE_DROPPED,
-                &c[Entry::Dropped as usize].to_ne_bytes(),
-            )?;
-            m.put(
-                sys::CARP_A_NODE_ANSWERED,
-                &c[Entry::Answered as usize].to_ne_bytes(),
-            )?;
-            m.put(
-                sys::CARP_A_NODE_IGNORED,
-                &c[Entry::Ignored as usize].to_ne_bytes(),
-            )
+            for (attr, kind) in [
+                (sys::CARP_A_NODE_ACCEPTED, Entry::Accepted),
+                (sys::CARP_A_NODE_DROPPED, Entry::Dropped),
+                (sys::CARP_A_NODE_ANSWERED, Entry::Answered),
+                (sys::CARP_A_NODE_IGNORED, Entry::Ignored),
+            ] {
+                m.put(attr, &c[kind as usize].to_ne_bytes())?;
+            }
+            Ok(())
         })?;
     }
     Ok(())

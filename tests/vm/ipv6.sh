@@ -6,12 +6,7 @@
 carp_load
 lan_setup a b
 # IPv6 only: vhid 3, 2001:db8::3.
-for h in a b; do
-	ip -n "$h" link add carp6 link eth0 type carp
-	ip -n "$h" addr add 2001:db8::3/64 dev carp6 nodad
-done
-cctl a carp6 vhid 3 advskew 0 pass six
-cctl b carp6 vhid 3 advskew 100 pass six
+carp6_pair 3 2001:db8::3
 ip -n a link set carp6 up
 check "IPv6 only: a becomes MASTER" wait_for 15 state_is a carp6 master
 ip -n b link set carp6 up

@@ -260,6 +260,17 @@ carp_setup() {
 	ip -n "$h" link set "$dev" up
 }
 
+# carp6_pair VHID VIP: carp6 on hosts a (advskew 0) and b (advskew 100),
+# IPv6 only, pass "six", not yet up.
+carp6_pair() {
+	local h
+	for h in a b; do
+		ip -n "$h" link add carp6 link eth0 type carp &&
+		ip -n "$h" addr add "$2/64" dev carp6 nodad || return 1
+	done
+	cctl a carp6 vhid "$1" advskew 0 pass six && cctl b carp6 vhid "$1" advskew 100 pass six
+}
+
 # now_ms: monotonic milliseconds.
 now_ms() {
 	echo $(( $(date +%s%N) / 1000000 ))

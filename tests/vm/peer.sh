@@ -78,12 +78,7 @@ ip -n b link del carp0
 # IPv6: an IPv6-only device, peers by global address (a's eth0 lost its
 # global address when its link went down above).
 ip -n a addr replace 2001:db8::11/64 dev eth0 nodad
-for h in a b; do
-	ip -n "$h" link add carp6 link eth0 type carp
-	ip -n "$h" addr add 2001:db8::1/64 dev carp6 nodad
-done
-cctl a carp6 vhid 6 advskew 0 pass six
-cctl b carp6 vhid 6 advskew 100 pass six
+carp6_pair 6 2001:db8::1
 ip -n a link set carp6 up
 ip -n b link set carp6 up
 both_master() { state_is a carp6 master && state_is b carp6 master; }
