@@ -25,7 +25,7 @@
 
 use crate::carp_addr::DevAddrs;
 use crate::carp_balance::{self, ArpHashKey, Balancing, Snapshot, MAX_NODES};
-use crate::carp_net::{carp_net_of, Stats};
+use crate::carp_net::{carp_net_of, SendLog, Stats};
 use crate::carp_proto::{Action, Addrs, Carp, Config, Link, SendErrors, Stat, State};
 use crate::carp_sys as sys;
 use crate::carp_tx::{Batch, Tx};
@@ -497,8 +497,15 @@ impl CarpDev {
             None => false,
         };
         if changed {
+            let why = if tx.snd.demoted() {
+                SendLog::Failing
+            } else if ok.is_none() {
+                SendLog::Stopped
+            } else {
+                SendLog::Recovered
+            };
             // SAFETY: the device is live (callers of `with_core`).
-            unsafe { crate::carp_net::log_send_errors(self.dev, tx.snd.demoted()) };
+            unsafe { crate::carp_net::log_send_errors(self.dev, why) };
             self.request_work(|st| st.want_demote = true);
         }
     }

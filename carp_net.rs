@@ -273,26 +273,40 @@ pub(crate) fn log_demote(cn: &CarpNet, d: u8, down: u32, senderr: u32) {
     }
 }
 
-/// Logs that a carp device's advertisements started failing (`demoted`)
-/// or go out again.
+/// What changed about a carp device's send errors (`log_send_errors`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SendLog {
+    /// Advertisements started failing: the group is demoted.
+    Failing,
+    /// They go out again: the demotion ends.
+    Recovered,
+    /// The device stopped (down, or its carpdev down): its failures no
+    /// longer count.
+    Stopped,
+}
+
+/// Logs a change of a carp device's send errors.
 ///
 /// # Safety
 ///
 /// `dev` is live.
-pub(crate) unsafe fn log_send_errors(dev: *const sys::net_device, demoted: bool) {
+pub(crate) unsafe fn log_send_errors(dev: *const sys::net_device, why: SendLog) {
     // SAFETY: `dev` is live (caller).
     if !unsafe { carp_net_of(dev) }.logs(log::ERR, false) {
         return;
     }
     // SAFETY: as above.
     let name = unsafe { dev_str(dev) };
-    if demoted {
-        pr_err!(
+    match why {
+        SendLog::Failing => pr_err!(
             "{}: advertisements cannot be sent: demoting group carp\n",
             name
-        );
-    } else {
-        pr_err!("{}: advertisements are sent again\n", name);
+        ),
+        SendLog::Recovered => pr_err!("{}: advertisements are sent again\n", name),
+        SendLog::Stopped => pr_err!(
+            "{}: stopped: its send errors no longer demote group carp\n",
+            name
+        ),
     }
 }
 

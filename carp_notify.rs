@@ -10,13 +10,14 @@
 //!   addresses (the IPv6 chain is atomic).
 //! - inetaddr / inet6addr validators: the first address added to a carp
 //!   device without carpdev picks its carpdev, the one interface with an
-//!   address in that subnet, as OpenBSD does.
+//!   address in that subnet; an address in another interface's subnet than
+//!   the carpdev's is refused, as OpenBSD does.
 
 use crate::carp_addr::{in_subnet, is_v6_linklocal};
 use crate::carp_dev::{carp_dev, is_carp, CarpDev};
 use crate::carp_port::{attach, lower_gone, update_demotion, Port};
 use crate::carp_sys as sys;
-use crate::carp_util::{set_err_msg, KStatic, Rtnl};
+use crate::carp_util::{eaddrnotavail, set_err_msg, KStatic, Rtnl};
 use core::ffi::{c_int, c_ulong, c_void};
 use core::ptr::null_mut;
 use kernel::error::to_result;
@@ -122,16 +123,23 @@ unsafe extern "C" fn carp_inet6addr_event(
     unsafe { addr_event((*(*p.cast::<sys::inet6_ifaddr>()).idev).dev) }
 }
 
-/// The subnet of the first address added to a carp device without carpdev
-/// picks the carpdev: the one interface of the namespace with an address in
-/// that subnet (by that interface's prefix, as OpenBSD does). None or
-/// several is an error, and the address is not added; the chosen interface
-/// gets the checks of an explicit carpdev.
+/// The subnet of an address added to a carp device, as OpenBSD's
+/// `carp_set_addr` reads it (by the other interfaces' prefixes):
+/// - without carpdev, it picks the carpdev: the one interface of the
+///   namespace with an address in that subnet. None or several is an
+///   error, and the address is not added; the chosen interface gets the
+///   checks of an explicit carpdev.
+/// - with a carpdev, an address in the subnet of another interface but not
+///   of the carpdev is refused (`EADDRNOTAVAIL`): its traffic would arrive
+///   on the other interface, where this carp device does not listen.
+///   Moving the carpdev is an explicit act (carpctl or `IFLA_LINK`), never
+///   a side effect of an address. An address in no interface's subnet is
+///   accepted, as OpenBSD does.
 ///
 /// # Safety
 ///
 /// Validators run under RTNL; `dev` is live.
-unsafe fn find_carpdev(
+unsafe fn check_subnet(
     dev: *mut sys::net_device,
     v4: Option<[u8; 4]>,
     v6: Option<[u8; 16]>,
@@ -145,11 +153,10 @@ unsafe fn find_carpdev(
     }
     // SAFETY: a registered carp device.
     let cd: &CarpDev = unsafe { carp_dev(dev) };
-    if !cd.lower().is_null() {
-        return sys::NOTIFY_DONE as c_int;
-    }
+    let lower = cd.lower();
     let mut found = null_mut();
     let mut count = 0;
+    let mut in_lower = false;
     // SAFETY: RTNL protects the namespace's device list.
     unsafe {
         let net = sys::carp_dev_net(dev);
@@ -166,11 +173,26 @@ unsafe fn find_carpdev(
             {
                 continue;
             }
-            if in_subnet(&rtnl, other, v4, v6) {
+            if !in_subnet(&rtnl, other, v4, v6) {
+                continue;
+            }
+            if other == lower {
+                in_lower = true;
+            } else {
                 found = other;
                 count += 1;
             }
         }
+    }
+    if !lower.is_null() {
+        if in_lower || count == 0 {
+            return sys::NOTIFY_DONE as c_int;
+        }
+        set_err_msg(
+            extack,
+            c"carp: the address is in another interface's subnet, not the carpdev's: change the carpdev first (carpctl DEV carpdev IF)",
+        );
+        return notifier_from_errno(eaddrnotavail());
     }
     let r = match count {
         0 => {
@@ -212,7 +234,7 @@ unsafe extern "C" fn carp_inetaddr_validate(
     // SAFETY: as documented; the in_device and its device are live.
     unsafe {
         let ivi = ptr.cast::<sys::in_validator_info>();
-        find_carpdev(
+        check_subnet(
             (*(*ivi).ivi_dev).dev,
             Some((*ivi).ivi_addr.to_ne_bytes()),
             None,
@@ -242,7 +264,7 @@ unsafe extern "C" fn carp_inet6addr_validate(
         if is_v6_linklocal(&a) {
             return sys::NOTIFY_DONE as c_int;
         }
-        find_carpdev((*(*i6vi).i6vi_dev).dev, None, Some(a), (*i6vi).extack)
+        check_subnet((*(*i6vi).i6vi_dev).dev, None, Some(a), (*i6vi).extack)
     }
 }
 

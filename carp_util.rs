@@ -94,6 +94,11 @@ pub(crate) fn emsgsize() -> Error {
     Error::from_errno(-(kernel::bindings::EMSGSIZE as c_int))
 }
 
+/// `-EADDRNOTAVAIL` (not among `kernel::error::code` in 6.12).
+pub(crate) fn eaddrnotavail() -> Error {
+    Error::from_errno(-(kernel::bindings::EADDRNOTAVAIL as c_int))
+}
+
 /// A spinlock taken with bottom halves disabled, guarding a `T` that the
 /// softirq paths (hrtimer, packet receive) and process context share.
 ///

@@ -3,7 +3,8 @@
 # A carp device without carpdev: created without `link`, it waits (INIT);
 # its carpdev is given later with carpctl, or found by the subnet of its
 # first address (the one interface with an address in that subnet); none
-# or several is a clear error and the address is not added.
+# or several is a clear error and the address is not added. With a
+# carpdev, an address in another interface's subnet is refused.
 
 carp_load
 setup_ns cd
@@ -66,8 +67,23 @@ check_output "carp1 is on eth0" 'carp1@eth0' ip -n cd link show carp1
 ip -n cd link add carp2 type carp
 check "carpctl carp2 vhid 3 carpdev eth1" cctl cd carp2 vhid 3 carpdev eth1
 check_output "carp2 is on eth1" 'carp2@eth1' ip -n cd link show carp2
-check "an address outside eth1's subnet is fine once a carpdev is set" \
+check "an address in no interface's subnet is fine once a carpdev is set" \
 	ip -n cd addr add 192.0.2.202/25 dev carp2
+# An address in another interface's subnet than the carpdev's is refused,
+# as OpenBSD's carp_set_addr does (EADDRNOTAVAIL): its traffic would come
+# in on eth0, where carp2 does not listen. Moving is explicit.
+check_output "an address in eth0's subnet on carp2 (carpdev eth1) is refused" \
+	"another interface's subnet" ip -n cd addr add 192.0.2.20/24 dev carp2
+check_absent "... and not added" '192\.0\.2\.20/' ip -n cd addr show dev carp2
+check_output "an IPv6 address in eth0's prefix is refused too" \
+	"another interface's subnet" ip -n cd addr add 2001:db8:1::20/64 dev carp2 nodad
+check_output "carp2 stayed on eth1" 'carp2@eth1' ip -n cd link show carp2
+check "an address in both eth0's and eth1's subnets is fine on carp2" \
+	ip -n cd addr add 203.0.113.20/24 dev carp2
+check "moving carp2 to eth0 explicitly is allowed" cctl cd carp2 carpdev eth0
+check "then the eth0-subnet address is accepted" \
+	ip -n cd addr add 192.0.2.20/24 dev carp2
+check "and back to eth1 for the deletion below" cctl cd carp2 carpdev eth1
 ip -n cd link add carp3 type carp
 cctl cd carp3 vhid 3
 check_output "a vhid already used on the carpdev is refused at attach" 'already used' \

@@ -67,6 +67,19 @@ check "a's carp1 counts the failed sends" \
 check "the log says why" [ "$(since "$m" 'carp1: advertisements cannot be sent: demoting')" = 1 ]
 check_output "... counted as send errors, not as a carpdev down" \
 	'demoted group carp to 1 \(0 carpdev down, 1 with send errors\)' dmesg
+# Stopping the failing device ends its share of the demotion; the log
+# says it stopped, not that its sends work again.
+m2=$(log_mark)
+ip -n a link set carp1 down
+check "stopping the failing carp1 ends the demotion" wait_for 10 bash -c \
+	"carpctl -n a -j carp0 | grep -q '\"demote\":0'"
+check "the log says carp1 stopped" \
+	[ "$(since "$m2" 'carp1: stopped: its send errors no longer demote group carp')" = 1 ]
+check "... and does not claim its sends work again" \
+	[ "$(since "$m2" 'advertisements are sent again')" = 0 ]
+ip -n a link set carp1 up
+check "up again on the failing link: demoted again" wait_for 15 bash -c \
+	"carpctl -n a -j carp0 | grep -q '\"demote\":1'"
 tc -n a qdisc del dev eth1 root
 check "sends work again: a takes both back" wait_for 15 both a master
 check_output "the demotion is gone" '"demote":0' cctl a -j carp0
