@@ -4,14 +4,14 @@
 #   make demo    set up everything, build, boot a VM and run the demo
 #   make check   set up everything, build, run every test (last line:
 #                "N passed, N failed")
-# Finer targets: setup, kernel, module, tools (carpctl), bench, host-test, lint, vm-test [T=name],
-# clean. KVARIANT=base|debug picks the kernel (check: debug, others: base).
+# Finer targets: setup, kernel, module, tools (carpctl), bench, stress, host-test,
+# lint, vm-test [T=name], clean. KVARIANT=base|debug picks the kernel (check: debug, others: base).
 
 SHELL := /bin/bash
 KVARIANT ?= base
 export KVARIANT
 
-.PHONY: all demo check setup kernel module tools host-test lint vm-test bench clean
+.PHONY: all demo check setup kernel module tools host-test lint vm-test bench stress clean
 
 all: module tools
 
@@ -38,6 +38,11 @@ vm-test: module
 
 bench: module tools
 	@scripts/bench.sh
+
+# The hardening tests in full on the debug kernel (make check runs a slice).
+stress:
+	@scripts/setup.sh
+	@KVARIANT=debug scripts/stress.sh
 
 demo:
 	@scripts/setup.sh

@@ -170,10 +170,16 @@ pub enum Stat {
     ONoMem,
     /// Transitions to MASTER.
     Preempt,
+    /// Advertisements that passed every check and reached the state
+    /// machine (not in OpenBSD's carpstat: with it every received
+    /// advertisement is in exactly one counter of
+    /// `accepted + badif + badttl + hdrops + badsum + badver + badlen +
+    /// badauth + badvhid`, while `net.inet.carp.allow` is 1).
+    Accepted,
 }
 
 /// Number of statistics counters.
-pub const NSTATS: usize = 15;
+pub const NSTATS: usize = 16;
 
 /// Every counter in uapi order.
 pub const STATS: [Stat; NSTATS] = [
@@ -192,6 +198,7 @@ pub const STATS: [Stat; NSTATS] = [
     Stat::OPackets6,
     Stat::ONoMem,
     Stat::Preempt,
+    Stat::Accepted,
 ];
 
 impl Stat {
@@ -213,6 +220,7 @@ impl Stat {
             Self::OPackets6 => "opackets6",
             Self::ONoMem => "onomem",
             Self::Preempt => "preempt",
+            Self::Accepted => "accepted",
         }
     }
 
@@ -234,6 +242,7 @@ impl Stat {
             Self::OPackets6 => "packet sent (IPv6)",
             Self::ONoMem => "send failed due to memory error",
             Self::Preempt => "transition to master",
+            Self::Accepted => "advertisement accepted",
         }
     }
 }

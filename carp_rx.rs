@@ -67,12 +67,15 @@ unsafe fn input(
     cd.with_core(|carp, addrs, mut sink| {
         res = carp.input(t, fam, &hdr, preempt, addrs, &mut sink);
     });
-    if let Err(e) = res {
-        if let Some(s) = e.stat() {
-            cd.count(s);
+    match res {
+        Ok(()) => cd.count(Stat::Accepted),
+        Err(e) => {
+            if let Some(s) = e.stat() {
+                cd.count(s);
+            }
+            // SAFETY: the carp device is live (RCU).
+            unsafe { log_rx(cd.dev, e) };
         }
-        // SAFETY: the carp device is live (RCU).
-        unsafe { log_rx(cd.dev, e) };
     }
 }
 

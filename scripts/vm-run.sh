@@ -10,17 +10,23 @@
 #   kernel splat";
 # - kmemleak (debug kernel): cleared after insmod, scanned before and after
 #   rmmod; any new unreferenced object fails.
-#   vm-run.sh KO TEST...     (CARP_TEST_BUDGET: seconds per file)
+#   vm-run.sh KO TEST...     (CARP_TEST_BUDGET: seconds per file; a TEST
+#   is a file of tests/vm or of tests/stress)
 # SPDX-License-Identifier: GPL-2.0
 set -u
 export CARP_KO=$1
 shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 tdir=$top/tests/vm
+# The hardening tests (tests/stress) run in the same harness: a slice in
+# make check, the full runs with CARP_STRESS=1 (make stress).
+export CARP_STRESS_DIR=$top/tests/stress CARP_STRESS=${CARP_STRESS:-0}
 export PATH=$top/tools/target/release:$PATH
 budget=${CARP_TEST_BUDGET:-300}
 
-splat_re='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|refcount_t:|unreferenced object|general protection fault|Call Trace:|kernel BUG|list_add corruption|list_del corruption|scheduling while atomic|sleeping function called from invalid context|unregister_netdevice: waiting for'
+# (Exported: tests that consume the log themselves check it with it.)
+export CARP_SPLAT_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|refcount_t:|unreferenced object|general protection fault|Call Trace:|kernel BUG|list_add corruption|list_del corruption|scheduling while atomic|sleeping function called from invalid context|unregister_netdevice: waiting for'
+splat_re=$CARP_SPLAT_RE
 
 # (The harness between files uses shell builtins where it can: a process
 # start costs about half a second under KASAN and TCG.)
@@ -75,6 +81,7 @@ dmesg_check load
 
 for t in "$@"; do
 	f=$tdir/$t.sh
+	[ -f "$f" ] || f=$CARP_STRESS_DIR/$t.sh
 	if [ ! -f "$f" ]; then
 		echo "not ok - $t: no such test ($f)"
 		continue

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the VM tests: boots our kernel with virtme-ng and runs the test
-# files of tests/vm in it, sharded over as many VMs as the machine has
-# cores (one vCPU each; the files are serial scripts), balanced by their
-# last measured durations. Prints one merged TAP stream on stdout and
+# files of tests/vm and tests/stress (a slice; CARP_STRESS=1: in full) in
+# it, sharded over as many VMs as the machine has cores (one vCPU each;
+# the files are serial scripts), balanced by their last measured
+# durations. Prints one merged TAP stream on stdout and
 # exits non-zero if anything failed.
 #   vm-test.sh [TEST...]      (KVARIANT=base|debug, default base)
 # Environment: CARP_VM_SHARDS (VM count), CARP_VM_TIMEOUT (per VM, s),
@@ -22,7 +23,7 @@ ipr=$("$here/build-iproute2.sh")
 
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
-	for f in "$top"/tests/vm/*.sh; do
+	for f in "$top"/tests/vm/*.sh "$top"/tests/stress/*.sh; do
 		n=$(basename "$f" .sh)
 		case $n in *lib) ;; *) tests+=("$n") ;; esac
 	done
@@ -58,7 +59,7 @@ pids=()
 while IFS=: read -r i list; do
 	echo "# shard $i:$list" >&2
 	vm_run "$kdir" 1 "$mem" "$timeout" "$out/shard$i.console" \
-		"CARP_TIMES=${CARP_TIMES:-0} CARP_TEST_BUDGET=$budget CARP_IPROUTE2=$ipr $top/scripts/vm-run.sh $top/carp-$variant.ko $list" \
+		"CARP_TIMES=${CARP_TIMES:-0} CARP_STRESS=${CARP_STRESS:-0} CARP_TEST_BUDGET=$budget CARP_IPROUTE2=$ipr $top/scripts/vm-run.sh $top/carp-$variant.ko $list" \
 		>"$out/shard$i.tap" 2>/dev/null &
 	pids+=($!)
 done <<<"$assign"

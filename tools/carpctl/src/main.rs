@@ -400,8 +400,8 @@ fn node_counters_text(n: &Value) -> String {
 }
 
 /// Counters in the words of OpenBSD's `netstat -s -p carp`.
-fn stats_text(st: &[u64; 15]) -> String {
-    let [ip4, ip6, badif, badttl, hdrops, badsum, badver, badlen, badauth, badvhid, badaddrs, op4, op6, onomem, preempt] =
+fn stats_text(st: &[u64; 16]) -> String {
+    let [ip4, ip6, badif, badttl, hdrops, badsum, badver, badlen, badauth, badvhid, badaddrs, op4, op6, onomem, preempt, accepted] =
         *st;
     let p = |n| plural(n, "packet", "packets");
     [
@@ -423,6 +423,7 @@ fn stats_text(st: &[u64; 15]) -> String {
         format!("\t\t{badauth} discarded for bad authentication"),
         format!("\t\t{badvhid} discarded for unknown vhid"),
         format!("\t\t{badaddrs} discarded because of a bad address list"),
+        format!("\t\t{accepted} accepted"),
         format!("\t{} sent (IPv4)", p(op4)),
         format!("\t{} sent (IPv6)", p(op6)),
         format!("\t\t{onomem} send failed due to mbuf memory error"),
@@ -514,7 +515,7 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
                 .and_then(|m| m.get(a::STATS))
                 .map(Attrs::parse)
                 .unwrap_or_default();
-            let mut counters = [0u64; 15];
+            let mut counters = [0u64; 16];
             for (i, c) in counters.iter_mut().enumerate() {
                 *c = st.uint(i as u16 + 1).unwrap_or(0);
             }
@@ -555,7 +556,13 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
                     .and_then(|r| nl::REASONS.get(r as usize).copied())
                     .unwrap_or("unknown");
                 let line = if json_out {
-                    json!({"ifname": name, "vhid": vhid, "old": old, "state": new, "reason": why})
+                    // When carpctl read it (seconds since the epoch), for
+                    // tools that time failovers.
+                    let time = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs_f64())
+                        .unwrap_or(0.0);
+                    json!({"ifname": name, "vhid": vhid, "old": old, "state": new, "reason": why, "time": time})
                         .to_string()
                 } else {
                     format!("{name} vhid {vhid}: {old} -> {new} ({why})")
@@ -734,11 +741,13 @@ mod tests {
 
     #[test]
     fn netstat_words() {
-        let mut st = [0u64; 15];
+        let mut st = [0u64; 16];
         st[0] = 1;
         st[11] = 5;
         st[14] = 1;
+        st[15] = 3;
         let t = stats_text(&st);
+        assert!(t.contains("\t\t3 accepted\n"));
         assert!(t.starts_with("carp:\n\t1 packet received (IPv4)\n"));
         assert!(t.contains("\t5 packets sent (IPv4)\n"));
         assert!(t.contains("\t1 transition to master\n"));

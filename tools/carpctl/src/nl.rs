@@ -84,8 +84,8 @@ pub const REASONS: [&str; 10] = [
     "restart",
     "bow-out",
 ];
-/// `CARP_A_STATS_*` in order (1..=15), as the spec names them.
-pub const STATS: [&str; 15] = [
+/// `CARP_A_STATS_*` in order (1..=16), as the spec names them.
+pub const STATS: [&str; 16] = [
     "ipackets",
     "ipackets6",
     "badif",
@@ -101,6 +101,7 @@ pub const STATS: [&str; 15] = [
     "opackets6",
     "onomem",
     "preempt",
+    "accepted",
 ];
 
 /// A failure, with the one line to print.

@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Fault injection: every configuration path (device creation by
+# rtnetlink, genetlink dev-set, a carpnodes change, an IPv4 and an IPv6
+# address on a carp device, the carpdev found by subnet, module init) runs
+# with fail-nth = 1, 2, 3, ... (failslab: every slab allocation of the
+# task may fail, sleeping ones included) until it succeeds without reaching
+# its fault point. Each failing run must return an error and leave the
+# previous configuration (or no device), each accepted one must be whole;
+# the harness checks for splats and kmemleak after the file.
+# make check runs every 25th fault point (CARP_STRESS=1: every one).
+#
+# Page-allocator faults (fail_page_alloc) are not injected here: the
+# allocator reports each failure with a stack dump (warn_alloc) that the
+# splat check cannot tell from a bug; its min-order is set out of reach so
+# fail-nth counts slab allocations only.
+
+stride=25
+[ "${CARP_STRESS:-0}" = 1 ] && stride=1
+dbg=/sys/kernel/debug
+if [ ! -e /proc/self/fail-nth ] || [ ! -d $dbg/failslab ]; then
+	echo "# faults: skipped: kernel $(uname -r) has no fault injection (the debug kernel has)"
+	return 0
+fi
+echo N >$dbg/failslab/ignore-gfp-wait
+echo 0 >$dbg/failslab/verbose
+echo 99 >$dbg/fail_page_alloc/min-order
+echo 0 >$dbg/fail_page_alloc/verbose
+FAULTS="python3 -I -S $CARP_STRESS_DIR/faults.py"
+
+setup_ns fi
+ip -n fi -b - <<-EOF
+	link add eth0 type veth peer name peer0
+	link add eth1 type veth peer name peer1
+	link set eth0 up
+	link set eth1 up
+	link set peer0 up
+	link set peer1 up
+	addr add 192.0.2.10/24 dev eth0
+	addr add 2001:db8::10/64 dev eth0 nodad
+	addr add 198.51.100.10/24 dev eth1
+	link add carp0 link eth0 type carp
+	link add carp1 link eth0 type carp
+EOF
+cctl fi carp0 vhid 1 pass secret
+cctl fi carp1 carpnodes 2:0,3:100 balancing ip pass secret
+ip -n fi link set carp0 up
+ip -n fi link set carp1 up
+
+# The kernel reports some injected failures itself, with a stack dump and
+# the memory state (warn_alloc: "vmalloc error", "page allocation
+# failure"): those reports are taken out of the log, anything else that
+# looks like a splat fails (the harness checks the rest of the file).
+kernel_log_clean() {
+	local log
+	log=$(dmesg -c | awk '/vmalloc error: size|page allocation failure: order:/ { skip = 1 }
+		!skip { print } skip && /pages reserved/ { skip = 0 }')
+	if [[ $log =~ $CARP_SPLAT_RE ]]; then
+		tap_fail "no kernel splat during the $1 path" "$(grep -E -B2 -A30 "$CARP_SPLAT_RE" <<<"$log" | head -60)"
+	else
+		tap_ok "no kernel splat during the $1 path"
+	fi
+}
+
+# fault_path NAME COMMAND...: one path, its figures as "# stress:" lines.
+fault_path() {
+	local name=$1 out
+	shift
+	out=$("$@" 2>&1)
+	grep '^faults:' <<<"$out" | sed 's/^/# stress: /'
+	if grep -q ', 0 violations$' <<<"$out"; then
+		tap_ok "fault injection: $name"
+	else
+		tap_fail "fault injection: $name" "$out"
+	fi
+	kernel_log_clean "$name"
+}
+for path in newlink dev-set carpnodes addr4 addr6 subnet; do
+	fault_path "$path" ip netns exec fi $FAULTS "$path" --stride $stride
+done
+check_output "carp0 is intact" '^vhid=1$' carpnl fi show carp0
+check_output "carp1 is intact" '^carpnodes=2:0,3:100$' carpnl fi show carp1
+cleanup_ns
+
+# Module init: no carp device may exist to unload it.
+if rmmod carp; then
+	fault_path modinit $FAULTS modinit --stride $stride --ko "$CARP_KO"
+	check "the module loads again afterwards" bash -c "lsmod | grep -q '^carp ' || insmod '$CARP_KO'"
+else
+	check "rmmod carp before the modinit path" false
+fi
+echo Y >$dbg/failslab/ignore-gfp-wait
+echo 1 >$dbg/fail_page_alloc/min-order
