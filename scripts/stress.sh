@@ -12,6 +12,11 @@ top=$(dirname "$here")
 start=$(date +%s)
 log=$CACHE_ROOT/logs/stress.log
 mkdir -p "$(dirname "$log")"
+# pktfuzz.sh mutates pieces of the core's fuzz corpus: grow one if this
+# checkout has none yet (make check's fuzz phase grows it too).
+[ -n "$(ls "$top/tools/fuzz/corpus/decode" 2>/dev/null)" ] ||
+	"$here/fuzz.sh" 60 >"$CACHE_ROOT/logs/stress-fuzz.log" 2>&1 ||
+	echo "stress: could not grow the fuzz corpus (log: $CACHE_ROOT/logs/stress-fuzz.log)" >&2
 tests=()
 for f in "$top"/tests/stress/*.sh; do tests+=("$(basename "$f" .sh)"); done
 KVARIANT=${KVARIANT:-debug} CARP_STRESS=1 CARP_TEST_BUDGET=${CARP_TEST_BUDGET:-2400} \

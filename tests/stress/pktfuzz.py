@@ -149,7 +149,7 @@ def main():
             n4 += 1
     per = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
     print(f"pktfuzz: seed {a.seed}: {a.count} packets ({n4} IPv4, {n6} IPv6; {forced} made "
-          f"invalid by an HMAC bit); {per}")
+          f"invalid by an HMAC bit; {len(pieces)} corpus pieces); {per}")
 
 
 main()
