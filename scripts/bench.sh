@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # `make bench`: figures, not assertions (qemu TCG: compare ratios and runs,
-# not absolute values).
-# - takeover times: master gone -> backup MASTER -> VIP answers, per
-#   failure kind (the election and failover tests print them);
+# not absolute values), on the base kernel:
+# - failover side by side with ucarp and keepalived (VRRPv2, VRRPv3):
+#   takeover precision, probes lost, sub-second intervals under load,
+#   scale to 255 vhids (scripts/bench-failover-vm.py);
 # - load balancing: throughput and packet rate through macvlan, carp
 #   without balancing and carp with the IP filter, as ratios to macvlan;
 #   the filter's decision cost on the host and under load in the kernel.
+# CARP_BENCH_ARGS passes options to the failover bench (e.g.
+# "--failovers 20 --load-seconds 60"); Documentation/benchmarks.rst holds
+# the figures of a run.
 # SPDX-License-Identifier: GPL-2.0
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,13 +17,14 @@ top=$(dirname "$here")
 . "$here/env.sh"
 . "$here/vm-lib.sh"
 variant=${KVARIANT:-base}
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-KVARIANT=$variant CARP_VM_LOG=$log "$here/vm-test.sh" election failover >"$log" 2>&1 || true
-echo "takeover times ($(grep -m1 '^# kernel' "$log" | sed 's/^# //'), qemu TCG):"
-grep -E '^# takeover' "$log" | sed 's/^# /  /'
-echo
 kdir=$("$here/build-kernel.sh" "$variant")
+ipr=$("$here/build-iproute2.sh")
+start=$(date +%s)
+vm_run "$kdir" 2 2G 1500 /dev/null \
+	"CARP_IPROUTE2=$ipr python3 $top/scripts/bench-failover-vm.py $top/carp-$variant.ko ${CARP_BENCH_ARGS:-}" ||
+	echo "bench: the failover bench did not finish" >&2
+echo
 vm_run "$kdir" 2 2G 900 /dev/null \
 	"$top/scripts/bench-lb-vm.sh $top/carp-$variant.ko ${CARP_BENCH_SECONDS:-5}" 2>/dev/null || true
 (cd "$top/tools" && cargo run --release -q -p carp-core --example filter_cost)
+echo "# make bench took $(( $(date +%s) - start )) s"

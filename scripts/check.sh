@@ -53,6 +53,10 @@ lints() {
 	step rustfmt "$here/rustfmt-check.sh"
 	step frame-size "$here/frame-check.sh"
 	step ynl-generated "$here/ynl-regen.sh" --check
+	# The shell and Python scripts parse (the bench and stress scripts run
+	# only in make bench / make stress; their slices in the VM suite).
+	step scripts-syntax bash -c "cd '$top' && for f in scripts/*.sh tests/*/*.sh; do bash -n \"\$f\" || exit 1; done &&
+		python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' scripts/*.py tests/*/*.py"
 }
 
 fuzz() {
