@@ -20,8 +20,9 @@ variant=${KVARIANT:-base}
 kdir=$("$here/build-kernel.sh" "$variant")
 ipr=$("$here/build-iproute2.sh")
 start=$(date +%s)
-vm_run "$kdir" 2 2G 1500 /dev/null \
-	"CARP_IPROUTE2=$ipr python3 $top/scripts/bench-failover-vm.py $top/carp-$variant.ko ${CARP_BENCH_ARGS:-}" ||
+# python3 -u: the figures stream out (and survive a timeout).
+vm_run "$kdir" 2 2G ${CARP_BENCH_TIMEOUT:-1500} /dev/null \
+	"CARP_IPROUTE2=$ipr python3 -u $top/scripts/bench-failover-vm.py $top/carp-$variant.ko ${CARP_BENCH_ARGS:-}" ||
 	echo "bench: the failover bench did not finish" >&2
 echo
 vm_run "$kdir" 2 2G 900 /dev/null \
