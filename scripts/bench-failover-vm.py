@@ -515,6 +515,7 @@ def main():
             (Carp(0, 3, 9), "~12 ms"), (Keepalived(3, 0.01), "~12 ms")]
     if a.smoke:  # the same code at one interval
         fast = fast[:2]
+    fast = [(c, cls) for c, cls in fast if not a.only or a.only in c.name]
     kinds = ["busy", "fifo", "flood", "all"]
     print(f"\n3. Sub-second intervals: takeover (link down, {a.fast_failovers} failovers) and false "
           f"takeovers in {a.load_seconds} s per load")
