@@ -58,6 +58,8 @@ lbcheck() {	# MODE MASTERS
 }
 # accepted HOST: the IP filter's accepted packets, all entries.
 accepted() {
-	cctl "$1" -j stats carp0 | grep -o '"accepted":[0-9]*' | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }'
+	# The entries' accepted packets (the top-level "accepted" counts
+	# advertisements).
+	cctl "$1" -j stats carp0 | jq '[.nodes[].accepted] | add // 0'
 }
 
