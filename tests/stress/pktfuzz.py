@@ -24,21 +24,17 @@ import os
 import random
 import socket
 import struct
+import sys
+
+# The Internet checksum of the VM tests' injector (tests/vm/carpinject.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm"))
+from carpinject import cksum  # noqa: E402
 
 ETH_P_IP, ETH_P_IPV6 = 0x0800, 0x86DD
 SRC_MAC = bytes.fromhex("020000000051")
 VIP4 = socket.inet_aton("192.0.2.1")
 VIP6 = socket.inet_pton(socket.AF_INET6, "2001:db8::1")
 KEYS = {1: (b"secret", VIP4), 2: (b"six", VIP6)}
-
-
-def cksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def signed(vhid, counter, skew=0, advbase=1):
