@@ -41,6 +41,15 @@ dmesg_check() {
 	fi
 }
 
+# cpu_busy: the CPU's busy jiffies and all jiffies so far (/proc/stat;
+# shell builtins).
+cpu_busy() {
+	local cpu user nice sys idle iowait irq softirq rest
+	read -r cpu user nice sys idle iowait irq softirq rest </proc/stat
+	local busy=$((user + nice + sys + irq + softirq))
+	echo "$busy $((busy + idle + iowait))"
+}
+
 kml=/sys/kernel/debug/kmemleak
 [ -e "$kml" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 # kmemleak_check WHEN: any object kmemleak finds unreferenced since the
@@ -87,6 +96,7 @@ for t in "$@"; do
 		continue
 	fi
 	echo "# test $t"
+	read -r busy0 all0 <<<"$(cpu_busy)"
 	start=${EPOCHREALTIME/./}
 	# Each file in its own shell with `set -u`; it must reach its end.
 	CARP_TEST=$t CARP_TIMES=${CARP_TIMES:-0} timeout -k 10 "$budget" bash -u -c \
@@ -100,7 +110,8 @@ for t in "$@"; do
 	elif [ $rc != 0 ] || ! grep -qx "# end of $t" /tmp/vm-test.out; then
 		echo "not ok - $t: aborted (exit $rc before the end of the file)"
 	fi
-	echo "# test $t took $took s"
+	read -r busy1 all1 <<<"$(cpu_busy)"
+	echo "# test $t took $took s, CPU busy $(( (busy1 - busy0) * 100 / (all1 - all0 + 1) )) %"
 	# Leave no namespace or process behind for the next test.
 	pkill -x '(carpctl|ucarp|tcpdump|tshark|keepalived|iperf3)' 2>/dev/null
 	for ns in /run/netns/*; do [ -e "$ns" ] && ip netns del "${ns##*/}"; done

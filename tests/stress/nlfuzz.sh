@@ -8,9 +8,9 @@
 # lengths, nested garbage, duplicates, unknown attributes, huge messages).
 # Every refused request must leave the configuration as it was, every
 # accepted one must show what it set; the harness checks splats and leaks.
-# make check sends 500 messages; CARP_STRESS=1 sends 100 000.
+# make check sends 3000 messages; CARP_STRESS=1 sends 100 000.
 
-count=500
+count=3000
 [ "${CARP_STRESS:-0}" = 1 ] && count=100000
 top=$(cd "$CARP_STRESS_DIR/../.." && pwd)
 fuzz() {

@@ -40,7 +40,7 @@ drops0=$(backlog_drops)
 out=$(ip netns exec x python3 -I -S "$CARP_STRESS_DIR/pktfuzz.py" eth0 --count $count \
 	--corpus "$top/tools/fuzz/corpus/decode" 2>&1)
 echo "# stress: $out"
-sleep 0.5
+nap 0.5
 read -r ra1 ca1 da1 pa1 < <(counters a)
 read -r rb1 cb1 db1 pb1 < <(counters b)
 drops=$(($(backlog_drops) - drops0))

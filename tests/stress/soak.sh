@@ -31,7 +31,7 @@ for h in a b c; do
 	carpctl -n $h -j monitor >$mon/$h.events 2>&1 &
 	pids+=($!)
 done
-sleep 1
+nap 1
 
 # sum of every counter of a host's namespace (bash only: polled).
 counters() {
@@ -62,10 +62,10 @@ while [ $SECONDS -lt $end ]; do
 	4) what="$h preempt on"; ip netns exec $h sysctl -qw net.inet.carp.preempt=1
 	   undo="ip netns exec $h sysctl -qw net.inet.carp.preempt=0" ;;
 	esac
-	sleep 0.$((RANDOM % 8 + 2))
+	nap 0.$((RANDOM % 8 + 2))
 	$undo
 	healed=$EPOCHREALTIME
-	sleep $settle
+	nap $settle
 	echo "$healed $EPOCHREALTIME $what" >>$mon/heals
 	# The VIP, settled: three probes, three answers, no duplicate.
 	out=$(ip netns exec x ping -n -c 3 -i 0.05 -W 1 192.0.2.1 2>&1)

@@ -25,7 +25,7 @@ for n in $names; do before[$n]=$(stat "$n"); done
 opackets=$(stat opackets)
 check "inject ten bad advertisements" inject badttl badsum badver badlen badauth badvhid \
 	loop v6badttl v6badsum v6badlen
-sleep 1
+nap 1
 declare -A want=([ipackets]=7 [ipackets6]=3 [badttl]=2 [badsum]=2 [badver]=1 [badlen]=2
 	[badauth]=2 [badvhid]=1 [preempt]=0)
 for n in $names; do

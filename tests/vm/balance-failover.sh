@@ -29,7 +29,7 @@ check_output "the split is back" '^2 hosts: a=[0-9]+ b=[0-9]+$' lbcheck ip a,b
 sum_before=$(( $(accepted a) + $(accepted b) ))
 check "inject malformed and unusual packets to the VIP" \
 	ip netns exec c01 python3 -I -S "$INJECT" eth0 lbbad 01:00:5e:00:01:01 192.0.2.14 192.0.2.10
-sleep 1
+nap 1
 sum_after=$(( $(accepted a) + $(accepted b) ))
 # Well-formed among them: a fragment, a packet with options, an ICMP error
 # with a garbage quote, each three times: nine, each taken by one host.
@@ -56,7 +56,7 @@ check_output "the split follows the shares (a two entries, b one)" '^2 hosts: a=
 # rmmod under traffic.
 ip netns exec c01 ping -q -i 0.02 -w 30 192.0.2.10 >/dev/null 2>&1 &
 pinger=$!
-sleep 2
+nap 2
 check "rmmod with balancing devices up and traffic flowing" rmmod carp
 kill "$pinger" 2>/dev/null; wait "$pinger" 2>/dev/null
 insmod "$CARP_KO"

@@ -97,11 +97,11 @@ cctl a monitor >/tmp/carpctl-monitor 2>&1 &
 mon=$!
 ip -n a monitor link >/tmp/ip-monitor 2>&1 &
 ipmon=$!
-sleep 2
+nap 2
 check "a is BACKUP" wait_for 10 state_is a carp0 backup
 ip -n b link set carp0 down
 check "a takes over" wait_for 15 state_is a carp0 master
-sleep 1
+nap 1
 kill $mon $ipmon 2>/dev/null; wait $mon $ipmon 2>/dev/null
 check_output "carpctl monitor printed the takeover" 'carp0 vhid 1: BACKUP -> MASTER \([a-z-]+\)' \
 	cat /tmp/carpctl-monitor

@@ -10,7 +10,7 @@ cctl a monitor >/tmp/mon-a 2>&1 &
 mon_a=$!
 cctl b monitor >/tmp/mon-b 2>&1 &
 mon_b=$!
-sleep 1
+nap 1
 check "carp0 on host a (advskew 0)" carp_setup a carp0 1 0
 check "carp0 on host b (advskew 100)" carp_setup b carp0 1 100
 check_output "the configuration reads back over rtnetlink" 'vhid=1' carpnl b show carp0
@@ -30,7 +30,7 @@ one_responder "only the MASTER answers ARP, with the virtual MAC" 00:00:5e:00:01
 # No flapping: 8 s (many advertisement intervals) after the election, a
 # became MASTER exactly once and b never (the regression: the link-local
 # address addrconf adds when the carrier comes up restarted the master).
-sleep 8
+nap 8
 check "a became MASTER exactly once" [ "$(grep -c 'carp0 vhid 1: BACKUP -> MASTER' /tmp/mon-a)" = 1 ]
 check "b never became MASTER" [ "$(grep -c -- '-> MASTER' /tmp/mon-b)" = 0 ]
 kill $mon_a $mon_b 2>/dev/null
@@ -40,7 +40,7 @@ rm -f /tmp/mon-a /tmp/mon-b
 
 # A third host with advskew 50 joins as BACKUP.
 check "carp0 on host c (advskew 50)" carp_setup c carp0 1 50
-sleep 4
+nap 4
 check "a is still MASTER after c joined" state_is a carp0 master
 check "c is BACKUP" state_is c carp0 backup
 
@@ -48,12 +48,12 @@ check "c is BACKUP" state_is c carp0 backup
 # at once, saying so (not after a master-down timeout).
 cctl c monitor >/tmp/mon-c 2>&1 &
 mon_c=$!
-sleep 1
+nap 1
 t0=$(now_ms)
 ip -n a link set carp0 down
 check "c takes over after a's bow-out" wait_for 10 state_is c carp0 master
 echo "# takeover after admin down: $(( $(now_ms) - t0 )) ms"
-sleep 0.5
+nap 0.5
 kill $mon_c 2>/dev/null; wait $mon_c 2>/dev/null
 check_output "... because of the bow-out" 'carp0 vhid 1: BACKUP -> MASTER \(bow-out\)' cat /tmp/mon-c
 rm -f /tmp/mon-c
@@ -63,7 +63,7 @@ check "the VIP answers ping via c" ip netns exec lan ping -c 1 -W 2 192.0.2.1
 
 # Without preempt a comes back as BACKUP.
 ip -n a link set carp0 up
-sleep 4
+nap 4
 check "a returns as BACKUP without preempt" state_is a carp0 backup
 check "c keeps MASTER without preempt" state_is c carp0 master
 
@@ -87,7 +87,7 @@ ip -n b link add carp0 link eth0 type carp
 cctl b carp0 vhid 1 advskew 0 pass wrong
 ip -n b addr add 192.0.2.1/24 dev carp0
 ip -n b link set carp0 up
-sleep 5
+nap 5
 check "a stays MASTER" state_is a carp0 master
 check "b, hearing no valid master, runs as MASTER alone (as OpenBSD)" wait_for 10 state_is b carp0 master
 check_output "b counted a's adverts as bad authentication" '"badauth":[1-9]' cctl b -j stats carp0

@@ -48,7 +48,7 @@ if command -v ucarp >/dev/null; then
 	ip netns exec b ucarp -i eth0 -s 192.0.2.12 -v 1 -p secret -a 192.0.2.1 -k 100 \
 		-u "$up" -d /bin/true >"$ulog" 2>&1 &
 	upid=$!
-	sleep 4
+	nap 4
 	check "ucarp (advskew 100) runs and is BACKUP" bash -c "kill -0 $upid &&
 		grep -q 'Switching to state: BACKUP' '$ulog' && ! grep -q 'Switching to state: MASTER' '$ulog'"
 	t0=$(now_ms)

@@ -105,7 +105,7 @@ for s in s1 s2; do
 	ip netns exec "$s" python3 -I -S "$LB" serve "$s" 9000 \
 		"198.51.100.2${s#s}" "2001:db8:2::2${s#s}" &
 done
-sleep 1
+nap 1
 servers=198.51.100.21,198.51.100.22,2001:db8:2::21,2001:db8:2::22
 check "every client's TCP sessions to every server work (IPv4 and IPv6)" \
 	python3 -I -S "$LB" connect 9000 "$servers" "${specs[@]}"

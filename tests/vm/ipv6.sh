@@ -43,7 +43,7 @@ check_output "a advertises over both families" '"opackets":[1-9][0-9]*,"opackets
 # a master-down interval (3.4 s) while it stays BACKUP.
 inpkts() { cctl b -j stats carp46 | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
 i4=$(inpkts ipackets) i6=$(inpkts ipackets6)
-sleep 4
+nap 4
 check "b hears IPv4 advertisements ($i4 -> $(inpkts ipackets))" [ "$(inpkts ipackets)" -ge $((i4 + 3)) ]
 check "b hears IPv6 advertisements ($i6 -> $(inpkts ipackets6))" [ "$(inpkts ipackets6)" -ge $((i6 + 3)) ]
 check "b is still BACKUP after the master-down interval" state_is b carp46 backup

@@ -140,62 +140,73 @@ def serve(name, port, vip4, vip6):
 
 # ---- clients ----
 
-def icmp_echo(fam, vip, ident, count=3):
-    """Sends `count` echo requests; returns the reply count per sequence."""
-    proto = socket.IPPROTO_ICMP if fam == socket.AF_INET else socket.IPPROTO_ICMPV6
-    s = socket.socket(fam, socket.SOCK_RAW, proto)
-    req_type, rep_type = (8, 0) if fam == socket.AF_INET else (128, 129)
-    got = {seq: 0 for seq in range(count)}
-    for seq in range(count):
-        body = struct.pack("!BBHHH", req_type, 0, 0, ident, seq) + b"lbcheck!"
-        if fam == socket.AF_INET:
-            c = sum(struct.unpack("!%dH" % (len(body) // 2), body + b"\0" * (len(body) % 2)))
-            while c >> 16:
-                c = (c & 0xFFFF) + (c >> 16)
-            body = body[:2] + struct.pack("!H", ~c & 0xFFFF) + body[4:]
+def echo_request(fam, ident, seq):
+    """An ICMP or ICMPv6 echo request (the kernel fills ICMPv6's checksum)."""
+    req_type = 8 if fam == socket.AF_INET else 128
+    body = struct.pack("!BBHHH", req_type, 0, 0, ident, seq) + b"lbcheck!"
+    if fam == socket.AF_INET:
+        c = sum(struct.unpack("!%dH" % (len(body) // 2), body + b"\0" * (len(body) % 2)))
+        while c >> 16:
+            c = (c & 0xFFFF) + (c >> 16)
+        body = body[:2] + struct.pack("!H", ~c & 0xFFFF) + body[4:]
+    return body
+
+
+def probe(vip4, vip6, port, ident, count=3):
+    """From the calling thread's namespace, for each family: a UDP request
+    and `count` ICMP echo requests sent at once, every answer collected for
+    1.5 s (a duplicate would come within it), then a TCP request. Returns
+    {v6: (udp answers, tcp answer, echo replies per sequence)}."""
+    socks = {}
+    udp = {False: [], True: []}
+    echo = {False: {q: 0 for q in range(count)}, True: {q: 0 for q in range(count)}}
+    for fam, vip, v6 in ((socket.AF_INET, vip4, False), (socket.AF_INET6, vip6, True)):
+        u = socket.socket(fam, socket.SOCK_DGRAM)
         try:
-            s.sendto(body, (vip, 0))
-        except OSError:
-            pass
-    end = time.time() + 2.0
-    while time.time() < end:
-        r, _, _ = select.select([s], [], [], max(0, end - time.time()))
-        if not r:
-            break
-        pkt = s.recv(2048)
-        if fam == socket.AF_INET:
-            pkt = pkt[(pkt[0] & 0xF) * 4:]
-        t, _, _, i, seq = struct.unpack("!BBHHH", pkt[:8])
-        if t == rep_type and i == ident and seq in got:
-            got[seq] += 1
-    s.close()
-    return got
-
-
-def ask(fam, vip, port):
-    """UDP: all answers within a second; TCP: the answer."""
-    u = socket.socket(fam, socket.SOCK_DGRAM)
-    udp = []
-    try:
-        u.sendto(b"who", (vip, port))
-        end = time.time() + 1.0
-        while time.time() < end:
-            r, _, _ = select.select([u], [], [], max(0, end - time.time()))
-            if not r:
-                break
-            udp.append(u.recv(64).decode())
-    except OSError as e:
-        udp.append(f"({e.strerror})")
-    u.close()
-    t = socket.socket(fam, socket.SOCK_STREAM)
-    t.settimeout(3)
-    try:
-        t.connect((vip, port))
-        tcp = t.recv(64).decode()
-    except OSError as e:
-        tcp = f"({e.strerror})"
-    t.close()
-    return udp, tcp
+            u.sendto(b"who", (vip, port))
+            socks[u] = ("udp", fam, v6)
+        except OSError as e:
+            udp[v6].append(f"({e.strerror})")
+            u.close()
+        proto = socket.IPPROTO_ICMP if fam == socket.AF_INET else socket.IPPROTO_ICMPV6
+        e = socket.socket(fam, socket.SOCK_RAW, proto)
+        for seq in range(count):
+            try:
+                e.sendto(echo_request(fam, ident + v6, seq), (vip, 0))
+            except OSError:
+                pass
+        socks[e] = ("icmp", fam, v6)
+    end = time.time() + 1.5
+    while socks and time.time() < end:
+        r, _, _ = select.select(list(socks), [], [], max(0, end - time.time()))
+        for sk in r:
+            kind, fam, v6 = socks[sk]
+            if kind == "udp":
+                try:
+                    udp[v6].append(sk.recv(64).decode())
+                except OSError as e:
+                    udp[v6].append(f"({e.strerror})")
+                continue
+            pkt = sk.recv(2048)
+            if fam == socket.AF_INET:
+                pkt = pkt[(pkt[0] & 0xF) * 4:]
+            t, _, _, i, seq = struct.unpack("!BBHHH", pkt[:8])
+            if t == (0 if fam == socket.AF_INET else 129) and i == ident + v6 and seq in echo[v6]:
+                echo[v6][seq] += 1
+    for sk in socks:
+        sk.close()
+    out = {}
+    for fam, vip, v6 in ((socket.AF_INET, vip4, False), (socket.AF_INET6, vip6, True)):
+        t = socket.socket(fam, socket.SOCK_STREAM)
+        t.settimeout(3)
+        try:
+            t.connect((vip, port))
+            tcp = t.recv(64).decode()
+        except OSError as e:
+            tcp = f"({e.strerror})"
+        t.close()
+        out[v6] = (udp[v6], tcp, echo[v6])
+    return out
 
 
 def check(mode, masters, key, vip4, vip6, port, clients):
@@ -213,11 +224,10 @@ def check(mode, masters, key, vip4, vip6, port, clients):
         os.close(fd)
         try:
             mac = mac_of("eth0")
-            for fam, src, vip, v6 in ((socket.AF_INET, a4, vip4, False),
-                                      (socket.AF_INET6, a6, vip6, True)):
+            got = probe(vip4, vip6, port, 0x4000 + i * 2)
+            for src, vip, v6 in ((a4, vip4, False), (a6, vip6, True)):
                 want = masters[entry(mode, n, key, mac, src, vip, v6)]
-                udp, tcp = ask(fam, vip, port)
-                echo = icmp_echo(fam, vip, 0x4000 + i * 2 + v6)
+                udp, tcp, echo = got[v6]
                 ok = udp == [want] and tcp == want and all(c == 1 for c in echo.values())
                 results.append((ns, v6, ok, f"{'ok' if ok else 'BAD'} {ns} {src} -> {vip}: "
                                 f"want {want}, udp {udp}, tcp {tcp}, echo replies "

@@ -67,6 +67,31 @@ eth_sources() {
 	o=$(tcpdump -r "$1" -e -n 2>/dev/null | awk '{ print $2 }') && [ -n "$o" ] && echo "$o"
 }
 
+# carp_adverts PCAP: every CARP advertisement in PCAP (IPv4 and IPv6), one
+# per line: "DSTMAC SRC DST TTL VHID" (TTL: the hop limit for IPv6), as
+# tcpdump dissects them (-T carp: protocol 112 is VRRP's too). Fails on an
+# unreadable capture. (tcpdump: tshark takes about ten seconds to start
+# under KASAN and TCG; wire.sh is where tshark dissects our packets.)
+carp_adverts() {
+	local o
+	o=$(tcpdump -r "$1" -e -n -v -T carp 2>/dev/null) || return 1
+	awk '
+	function flush(  f, g, n, dst, ttl, m, v) {
+		if (rec ~ /CARPv2-advertise/) {
+			split(rec, f, " ")
+			dst = f[4]; sub(/,$/, "", dst)
+			ttl = rec; if (!sub(/.*(ttl|hlim) /, "", ttl)) ttl = "?"; sub(/[^0-9].*/, "", ttl)
+			m = rec; sub(/: CARPv2-advertise.*/, "", m); n = split(m, g, " ")
+			v = rec; sub(/.*vhid=/, "", v); sub(/[^0-9].*/, "", v)
+			print dst, g[n - 2], g[n], ttl, v
+		}
+		rec = ""
+	}
+	/^[0-9]/ { flush() }
+	{ rec = rec " " $0 }
+	END { flush() }' <<<"$o"
+}
+
 # carp_kind NS DEV: DEV exists and is a carp device (ip's JSON).
 carp_kind() {
 	ip -n "$1" -j -d link show dev "$2" | grep -q '"info_kind":"carp"'
@@ -146,13 +171,21 @@ cleanup_ns() {
 	CARP_TEST_NS=()
 }
 
+# nap SECONDS: sleeps without a process start (read's timeout on a pipe
+# that never gets data): sleep(1) is a process, and a process start costs
+# about 0.4 s under KASAN and TCG, four times the poll interval.
+exec {CARP_NAP_FD}<> <(:)
+nap() {
+	read -rt "$1" -u "$CARP_NAP_FD" _ || :
+}
+
 # wait_for TIMEOUT_S COMMAND...: poll COMMAND every 0.1 s until it succeeds.
 wait_for() {
 	local t=$1; shift
 	local end=$((SECONDS + t))
 	while ! "$@" >/dev/null 2>&1; do
 		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
+		nap 0.1
 	done
 }
 
@@ -173,10 +206,10 @@ as_nobody() {
 
 # The module under test.
 carp_load() {
-	lsmod | grep -q '^carp ' || insmod "$CARP_KO"
+	[ -d /sys/module/carp ] || insmod "$CARP_KO"
 }
 carp_unload() {
-	! lsmod | grep -q '^carp ' || rmmod carp
+	[ ! -d /sys/module/carp ] || rmmod carp
 }
 
 CARPNL="$(dirname "${BASH_SOURCE[0]}")/carpnl.py"
@@ -212,7 +245,8 @@ carp_state() {
 # others from carpctl.
 state_is() {
 	if [ "$3" = master ]; then
-		ip -n "$1" link show dev "$2" 2>/dev/null | grep -q 'LOWER_UP'
+		local l
+		l=$(ip -n "$1" link show dev "$2" 2>/dev/null) && [[ $l == *LOWER_UP* ]]
 	else
 		[ "$(carp_state "$1" "$2")" = "$3" ]
 	fi
@@ -271,9 +305,10 @@ carp6_pair() {
 	cctl a carp6 vhid "$1" advskew 0 pass six && cctl b carp6 vhid "$1" advskew 100 pass six
 }
 
-# now_ms: monotonic milliseconds.
+# now_ms: wall-clock milliseconds (a builtin: no process start).
 now_ms() {
-	echo $(( $(date +%s%N) / 1000000 ))
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
 }
 
 # ynl NS ARGS...: the kernel tree's YNL cli on our spec, in namespace NS.

@@ -36,11 +36,11 @@ ip -n a neigh flush all
 ip -n c neigh flush all
 check "c pings the IPv4 VIP" ip netns exec c ping -c 2 -W 3 192.0.2.1
 check "c pings the IPv6 VIP" ip netns exec c ping -6 -c 2 -W 3 2001:db8::1
-sleep 1
+nap 1
 ip -n a neigh flush dev eth0
 check "a's own ping from the VIP through eth0 resolves c" \
 	ip netns exec a ping -c 1 -W 3 -I 192.0.2.1 192.0.2.13
-sleep 1
+nap 1
 kill "$dump"; wait "$dump" 2>/dev/null
 check_output "c's entry for the IPv4 VIP is the virtual MAC" '192\.0\.2\.1 .*lladdr 00:00:5e:00:01:01' \
 	ip -n c neigh show 192.0.2.1

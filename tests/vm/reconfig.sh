@@ -22,22 +22,22 @@ check "the monitors record state changes (a: $m_a, b: $m_b lines)" [ "$m_a" -gt 
 
 ip netns exec c ping -q -c 1500 -i 0.01 -W 2 192.0.2.1 >/tmp/rc-ping 2>&1 &
 pinger=$!
-sleep 1
+nap 1
 # Each change is made on both hosts back to back, as a configuration tool
 # would: the HMAC covers the addresses and the pass, so the BACKUP ignores
 # the MASTER's advertisements between the two (well within its 3.4 s).
 ip -n a addr add 192.0.2.2/24 dev carp0; ip -n b addr add 192.0.2.2/24 dev carp0
 check_output "an address added on the MASTER answers at once" '1 received' \
 	ip netns exec c ping -c 1 -W 2 192.0.2.2
-sleep 2
+nap 2
 ip -n a addr del 192.0.2.2/24 dev carp0; ip -n b addr del 192.0.2.2/24 dev carp0
-sleep 2
+nap 2
 cctl a carp0 pass changed; cctl b carp0 pass changed
-sleep 2
+nap 2
 cctl a carp0 advskew 50
-sleep 2
+nap 2
 cctl a carp0 advbase 2; cctl b carp0 advbase 2
-sleep 3
+nap 3
 cctl a carp0 advbase 1; cctl b carp0 advbase 1
 wait "$pinger"
 sed 's/^/# /' /tmp/rc-ping

@@ -21,7 +21,7 @@ check "b hears a again and steps down" wait_for 10 state_is b carp0 backup
 # log: 2 (default) logs state changes but no bad packet; 5 logs a bad TTL.
 mark=$(dmesg | wc -l)
 ip netns exec x python3 -I -S "$INJECT" eth0 badttl
-sleep 1
+nap 1
 check "log=2: a bad TTL is not logged" [ "$(since "$mark" 'received ttl 64')" = 0 ]
 check "log=5 on a" ip netns exec a sysctl -qw net.inet.carp.log=5
 ip netns exec x python3 -I -S "$INJECT" eth0 badttl

@@ -13,7 +13,7 @@ for h in a b; do
 	ip netns exec "$h" sysctl -qw net.inet.carp.preempt=1
 	cctl "$h" monitor >/tmp/mon-$h 2>&1 &
 done
-sleep 1
+nap 1
 skew=0
 for h in a b; do
 	ip -n "$h" link add carp0 link eth0 type carp
@@ -40,7 +40,7 @@ m_a=$(wc -l </tmp/mon-a) m_b=$(wc -l </tmp/mon-b)
 ip netns exec lan tcpdump -i br0 -U -w /tmp/to-$$.pcap 'ip proto 112 or arp or icmp6' 2>/dev/null &
 dump=$!
 wait_for 10 bash -c "ip netns exec lan ss -0 -a | grep -q ."
-sleep 12
+nap 12
 check "steady state: no state change on a (exactly one MASTER throughout)" [ "$(wc -l </tmp/mon-a)" = "$m_a" ]
 check "steady state: none on b" [ "$(wc -l </tmp/mon-b)" = "$m_b" ]
 
@@ -48,7 +48,7 @@ check "steady state: none on b" [ "$(wc -l </tmp/mon-b)" = "$m_b" ]
 # (6.4 s) and announces it; carp1 is not affected.
 ip -n a link set eth0 down
 check "b takes carp0 over" wait_for 15 state_is b carp0 master
-sleep 2
+nap 2
 kill "$dump"; wait "$dump" 2>/dev/null
 check "carp1 stayed on b without a change" [ "$(grep -c 'carp1' /tmp/mon-b)" = 2 ]
 check_output "the bridge moved the virtual MAC to b's port (no client traffic)" \

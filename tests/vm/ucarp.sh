@@ -34,7 +34,7 @@ lan_setup a b
 ucarp_start 0
 check "ucarp (advskew 0) becomes MASTER" wait_for 15 ucarp_master
 check "our carp0 (advskew 100) joins" carp_setup a carp0 1 100
-sleep 5
+nap 5
 check "ucarp master: we stay BACKUP (its HMAC verifies)" state_is a carp0 backup
 t0=$(now_ms)
 ucarp_stop
@@ -45,7 +45,7 @@ echo "# takeover from ucarp: $(( $(now_ms) - t0 )) ms"
 cctl a carp0 advskew 0
 check "we are MASTER again after the restart" wait_for 15 state_is a carp0 master
 ucarp_start 100
-sleep 6
+nap 6
 check "ucarp (advskew 100) runs and stays BACKUP under our MASTER" ucarp_backup
 check "we stay MASTER with ucarp present" state_is a carp0 master
 # We go down: the bow-out makes ucarp take over.

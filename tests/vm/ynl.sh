@@ -48,7 +48,7 @@ check "the configuration is unchanged" [ "$(cctl h1 -j carp0)" = "$before" ]
 ynl h1 --subscribe events --sleep 25 >/tmp/ynl-events 2>&1 &
 pid=$!
 while kill -0 $pid 2>/dev/null; do
-	sleep 4
+	nap 4
 	ip -n h1 link set carp0 down
 	ip -n h1 link set carp0 up
 done
