@@ -156,6 +156,16 @@ pub(crate) unsafe fn apply_request(
     }
     if new.nodes != old.nodes {
         cd.reset_entry_counters();
+        // The receive path's vhid table. (An advertisement of a vhid added
+        // just now that arrives before this is dropped as for an unknown
+        // vhid, as it would have been a moment earlier.)
+        let lower = cd.lower();
+        if !lower.is_null() {
+            // SAFETY: the carpdev of a registered carp device is live (RTNL).
+            if let Some(port) = unsafe { Port::get(rtnl, lower) } {
+                port.reindex(rtnl);
+            }
+        }
     }
     cd.set_mac(rtnl);
     if let Some(s) = force {

@@ -10,7 +10,10 @@
 //! # Locking
 //!
 //! The list changes under RTNL (attach, detach) and is read under RCU (the
-//! rx_handler, the IPPROTO_CARP handlers, netfilter hooks). A port is freed
+//! rx_handler, the IPPROTO_CARP handlers, netfilter hooks). So does the
+//! vhid table, rebuilt from the list under RTNL whenever the list or a
+//! device's vhids change: the receive path finds an advertisement's device
+//! in O(1), whatever the number of vhids on the carpdev. A port is freed
 //! after `netdev_rx_handler_unregister`, which waits for receivers.
 
 use crate::carp_balance::{self, Balancing, Carpnodes};
@@ -19,6 +22,8 @@ use crate::carp_net::{carp_net, log_demote};
 use crate::carp_proto::{GROUP_V4, GROUP_V6};
 use crate::carp_sys as sys;
 use crate::carp_util::{now, ConfigFault, Protected, Rcu, Rtnl};
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::alloc::flags::__GFP_ZERO;
 use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -33,10 +38,18 @@ const ETH_P_IPV6: u16 = 0x86dd;
 ///
 /// `devs` is a list of [`CarpDev::list`] entries of carp devices whose
 /// carpdev is the lower device the port belongs to, modified only under RTNL (RCU readers may walk it).
+/// Every non-null entry of `vhids` points at a device whose configuration
+/// had that vhid when [`Port::reindex`] last ran, and which is on `devs` or
+/// left it in the current RTNL section: a device leaves `vhids` in the RTNL
+/// section in which it leaves `devs`, before any grace period that could
+/// free it.
 /// The port is `lower`'s `rx_handler_data` from [`Port::get_or_create`]
 /// until [`Port::release_if_unused`].
 pub(crate) struct Port {
     devs: Opaque<sys::list_head>,
+    /// The carp device of each vhid (the index), null where none; written
+    /// under RTNL by [`Port::reindex`], read under RCU.
+    vhids: [AtomicPtr<CarpDev>; 256],
 }
 
 // SAFETY: the list is only changed under RTNL and read under RCU.
@@ -93,12 +106,12 @@ impl Port {
         if let Some(p) = unsafe { Self::get(rtnl, lower) } {
             return Ok(p);
         }
-        let port = KBox::into_raw(KBox::new(
-            Port {
-                devs: Opaque::uninit(),
-            },
-            GFP_KERNEL,
-        )?);
+        // Zeroed in place (the table is 2 KB: not built on the stack).
+        let port = KBox::<Port>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
+        // SAFETY: all zeroes is a valid `Port`: an `Opaque` may hold any
+        // bytes (the list head is initialised below, before use), and a
+        // zero `AtomicPtr` is null.
+        let port = KBox::into_raw(unsafe { port.assume_init() });
         // SAFETY: `port` is a valid, exclusively owned heap object; its list
         // head gets its final address here.
         unsafe { sys::carp_init_list_head((*port).devs.get()) };
@@ -185,9 +198,43 @@ impl Port {
         found
     }
 
-    /// The carp device on the port whose configuration has `vhid`.
-    pub(crate) fn by_vhid<'a>(&'a self, g: &'a impl Protected, vhid: u8) -> Option<&'a CarpDev> {
-        self.find(g, |cd| cd.state.lock().carp.find(vhid).is_some())
+    /// The carp device on the port whose configuration has `vhid`: the
+    /// table's entry, if its configuration (which may be changing under
+    /// RTNL right now) still has it.
+    pub(crate) fn by_vhid<'a>(&'a self, _g: &'a impl Protected, vhid: u8) -> Option<&'a CarpDev> {
+        let p = self.vhids[usize::from(vhid)].load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: by the type invariant a non-null entry is a device on the
+        // list or one that left it in the current RTNL section (before any
+        // grace period): like a list entry it stays valid while RTNL or RCU
+        // is held (the token).
+        let cd = unsafe { &*p };
+        cd.state.lock().carp.find(vhid).map(|_| cd)
+    }
+
+    /// Rebuilds the vhid table from the list and the devices'
+    /// configurations. Called under RTNL after a device joins or leaves
+    /// the list or changes its vhids. (No entry of a vhid that stays on
+    /// the port is ever cleared: a receiver never misses it.)
+    pub(crate) fn reindex(&self, rtnl: &Rtnl) {
+        let mut seen = [0u64; 4];
+        self.for_each(rtnl, |cd| {
+            let nodes = cd.state.lock().carp.config().nodes;
+            for n in nodes.iter().flat_map(|n| n.as_slice().iter()) {
+                let v = usize::from(n.vhid);
+                seen[v / 64] |= 1 << (v % 64);
+                let p: *const CarpDev = cd;
+                self.vhids[v].store(p.cast_mut(), Ordering::Release);
+            }
+            true
+        });
+        for (v, e) in self.vhids.iter().enumerate() {
+            if seen[v / 64] & (1 << (v % 64)) == 0 {
+                e.store(core::ptr::null_mut(), Ordering::Release);
+            }
+        }
     }
 }
 
@@ -340,6 +387,7 @@ pub(crate) unsafe fn attach(
         sys::carp_list_add_tail_rcu(cd.list.get(), port.devs.get());
         (*dev).max_mtu = (*lower).max_mtu;
     }
+    port.reindex(rtnl);
     cd.sync_lower(rtnl, true);
     cd.set_mac(rtnl);
     cd.update_link(rtnl);
@@ -365,6 +413,11 @@ pub(crate) fn detach(rtnl: &Rtnl, cd: &CarpDev) {
         sys::carp_list_del_rcu(cd.list.get());
         sys::netdev_upper_dev_unlink(lower, dev);
         cd.set_lower(rtnl, core::ptr::null_mut());
+    }
+    // SAFETY: `lower` is live (as below). INVARIANT: off the list, then
+    // out of the table, in this RTNL section.
+    if let Some(port) = unsafe { Port::get(rtnl, lower) } {
+        port.reindex(rtnl);
     }
     cd.update_link(rtnl);
     // SAFETY: `lower` is still live (it may be unregistering: its memory
