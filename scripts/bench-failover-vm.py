@@ -680,12 +680,14 @@ def main():
     ap.add_argument("--fast-failovers", type=int, default=20)
     ap.add_argument("--load-seconds", type=int, default=60)
     ap.add_argument("--scale", default="32,64,128,255")
-    ap.add_argument("--scale-screen", type=int, default=10)
-    ap.add_argument("--scale-seconds", type=int, default=30)
+    ap.add_argument("--scale-screen", type=int, default=5)
+    ap.add_argument("--scale-seconds", type=int, default=20)
     ap.add_argument("--no-scale-keepalived", action="store_true")
     ap.add_argument("--settle", type=int, default=15, help="scale: seconds for an interval to settle")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--only", help="run only the contenders whose name contains this")
+    ap.add_argument("--parts", default="1,3,4", help="the measurements to run: 1 (1 s intervals, with 2), "
+                    "3 (sub-second), 4 (scale)")
     a = ap.parse_args()
     if a.smoke:
         # One iteration of each measurement (link kills only, one load
@@ -710,7 +712,10 @@ def main():
         return [c for c in cs if not a.only or a.only in c.name]
 
     # 1 and 2: the classic interval, every contender, side by side.
+    parts = a.parts.split(",")
     classic = pick([Carp(1, 1, 0, 100), Ucarp(2, 1, 0, 100), Keepalived(3, 2, 1), Keepalived(4, 3, 1)])
+    if "1" not in parts:
+        classic = []
     kinds = ("link",) if a.smoke else ("link", "kill")
     print(f"\n1-2. Takeover at 1 s intervals: gap - nominal master-down (ms), probes lost per failover "
           f"({a.failovers} failovers per kind, contenders side by side)")
@@ -752,7 +757,7 @@ def main():
     # 3: sub-second intervals, precision and false takeovers under load.
     fast = [(Carp(5, 0, 10, 30), "~40 ms"), (Keepalived(6, 3, 0.04), "~40 ms"),
             (Carp(7, 0, 3, 9), "~12 ms"), (Keepalived(8, 3, 0.01), "~12 ms")]
-    fast = [(c, cls) for c, cls in fast if not a.only or a.only in c.name]
+    fast = [(c, cls) for c, cls in fast if (not a.only or a.only in c.name) and "3" in parts]
     lkinds = ["all"] if a.smoke else ["busy", "fifo", "flood", "all"]
     print(f"\n3. Sub-second intervals: takeover (link down, {a.fast_failovers} failovers) and false "
           f"takeovers in {a.load_seconds} s per load (contenders side by side)")
@@ -782,7 +787,7 @@ def main():
     print("  ucarp: whole-second advbase only (no sub-second interval)")
 
     # 4: scale.
-    if not a.only or a.only in "carp":
+    if (not a.only or a.only in "carp") and "4" in parts:
         sizes = [int(x) for x in a.scale.split(",")]
         with_ka = not a.no_scale_keepalived and not a.only
         print(f"\n4. Scale: N carp devices on one carpdev between two hosts, at the shortest interval of "

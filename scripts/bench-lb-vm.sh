@@ -8,7 +8,7 @@
 #   bench-lb-vm.sh KO SECONDS
 # SPDX-License-Identifier: GPL-2.0
 set -u
-ko=$1 secs=${2:-5}
+ko=$1 secs=${2:-4}
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH=$top/tools/target/release:$PATH
 insmod "$ko"
@@ -73,7 +73,7 @@ print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))
 
 # Three rounds, the kinds interleaved (TCG timing drifts): the median.
 declare -A tcp pps
-rounds=${CARP_BENCH_ROUNDS:-5}
+rounds=${CARP_BENCH_ROUNDS:-3}
 for r in $(seq "$rounds"); do
 	for k in macvlan carp carp-ip; do
 		tcp[$k]="${tcp[$k]:-} $(tcp_mbit "$k")"

@@ -21,11 +21,13 @@ kdir=$("$here/build-kernel.sh" "$variant")
 ipr=$("$here/build-iproute2.sh")
 start=$(date +%s)
 # python3 -u: the figures stream out (and survive a timeout).
+# (| cat: qemu reopens its stdout through /proc/self/fd, which truncates
+# a file; `make bench >log` lost the first VM's output to the second.)
 vm_run "$kdir" 2 2G ${CARP_BENCH_TIMEOUT:-1500} /dev/null \
-	"CARP_IPROUTE2=$ipr python3 -u $top/scripts/bench-failover-vm.py $top/carp-$variant.ko ${CARP_BENCH_ARGS:-}" ||
-	echo "bench: the failover bench did not finish" >&2
+	"CARP_IPROUTE2=$ipr python3 -u $top/scripts/bench-failover-vm.py $top/carp-$variant.ko ${CARP_BENCH_ARGS:-}" |
+	cat || echo "bench: the failover bench did not finish" >&2
 echo
 vm_run "$kdir" 2 2G 900 /dev/null \
-	"$top/scripts/bench-lb-vm.sh $top/carp-$variant.ko ${CARP_BENCH_SECONDS:-5}" 2>/dev/null || true
+	"$top/scripts/bench-lb-vm.sh $top/carp-$variant.ko ${CARP_BENCH_SECONDS:-4}" 2>/dev/null | cat || true
 (cd "$top/tools" && cargo run --release -q -p carp-core --example filter_cost)
 echo "# make bench took $(( $(date +%s) - start )) s"

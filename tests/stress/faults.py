@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Fault injection over carp's configuration paths (fail-nth, failslab).
+"""Fault injection over carp's configuration paths (fail-nth: failslab and
+fail_page_alloc).
 
     faults.py PATH [--stride N] [--max N] [--ko CARP_KO]
 

@@ -5,15 +5,18 @@
 # address on a carp device, the carpdev found by subnet, module init) runs
 # with fail-nth = 1, 2, 3, ... (failslab: every slab allocation of the
 # task may fail, sleeping ones included) until it succeeds without reaching
-# its fault point. Each failing run must return an error and leave the
+# its fault point; fail_page_alloc too (the page allocator: every order,
+# sleeping allocations included), so fail-nth counts both kinds of fault
+# point. Each failing run must return an error and leave the
 # previous configuration (or no device), each accepted one must be whole;
 # the harness checks for splats and kmemleak after the file.
 # make check runs every 25th fault point (CARP_STRESS=1: every one).
 #
-# Page-allocator faults (fail_page_alloc) are not injected here: the
-# allocator reports each failure with a stack dump (warn_alloc) that the
-# splat check cannot tell from a bug; its min-order is set out of reach so
-# fail-nth counts slab allocations only.
+# User pages (GFP_HIGHUSER: a page fault while the syscall copies from
+# user memory) are left alone: a failed user page fault calls the OOM
+# killer, it does not return an error. The allocator reports each failure
+# with a stack dump (warn_alloc); kernel_log_clean takes those reports out
+# of the log before the splat check.
 
 stride=25
 [ "${CARP_STRESS:-0}" = 1 ] && stride=1
@@ -24,7 +27,9 @@ if [ ! -e /proc/self/fail-nth ] || [ ! -d $dbg/failslab ]; then
 fi
 echo N >$dbg/failslab/ignore-gfp-wait
 echo 0 >$dbg/failslab/verbose
-echo 99 >$dbg/fail_page_alloc/min-order
+echo 0 >$dbg/fail_page_alloc/min-order
+echo N >$dbg/fail_page_alloc/ignore-gfp-wait
+echo Y >$dbg/fail_page_alloc/ignore-gfp-highmem
 echo 0 >$dbg/fail_page_alloc/verbose
 FAULTS="python3 -I -S $CARP_STRESS_DIR/faults.py"
 
@@ -90,4 +95,5 @@ else
 	check "rmmod carp before the modinit path" false
 fi
 echo Y >$dbg/failslab/ignore-gfp-wait
+echo Y >$dbg/fail_page_alloc/ignore-gfp-wait
 echo 1 >$dbg/fail_page_alloc/min-order
