@@ -402,6 +402,14 @@ def failovers(lan, cs, n, kinds=("link", "kill")):
                         if ev:
                             first[c.k] = ev[0][0]
                 time.sleep(0.01)
+            if len(first) < len(live):
+                # The sniffer's thread may lag behind its socket buffer (a
+                # slow VM): once it has read past the deadline, look again.
+                lan.sniffer.catch_up(deadline)
+                for c in live:
+                    ev = lan.sniffer.since(t_kill - 0.01, HOSTS["b"], c.k)
+                    if c.k not in first and ev:
+                        first[c.k] = ev[0][0]
             time.sleep(max(0.5, 3 * max(c.interval for c in live)))
             lost = pings.stop()
             for c in live:
@@ -757,6 +765,10 @@ def main():
     # 3: sub-second intervals, precision and false takeovers under load.
     fast = [(Carp(5, 0, 10, 30), "~40 ms"), (Keepalived(6, 3, 0.04), "~40 ms"),
             (Carp(7, 0, 3, 9), "~12 ms"), (Keepalived(8, 3, 0.01), "~12 ms")]
+    if a.smoke:
+        # The ~40 ms class only: four sub-second contenders and their
+        # pings are more than the debug kernel's single vCPU keeps up with.
+        fast = fast[:2]
     fast = [(c, cls) for c, cls in fast if (not a.only or a.only in c.name) and "3" in parts]
     lkinds = ["all"] if a.smoke else ["busy", "fifo", "flood", "all"]
     print(f"\n3. Sub-second intervals: takeover (link down, {a.fast_failovers} failovers) and false "

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # The failover benchmark (make bench) runs: one iteration of each of its
 # measurements (a link kill at 1 s intervals for carp, ucarp and
-# keepalived VRRPv2/v3 side by side; the ~40 and ~12 ms classes under the
-# combined load; 8 devices with the interval ladder and keepalived), so a
+# keepalived VRRPv2/v3 side by side; the ~40 ms class under the combined
+# load; 8 devices with the interval ladder and keepalived), so a
 # broken bench script shows here. The figures are not checked.
 
 top=$(cd "$(dirname "$CARP_KO")" && pwd)
@@ -13,12 +13,12 @@ check_output "the bench ran to its end" '^# failover bench done' echo "$out"
 for c in carp ucarp "keepalived VRRPv2" "keepalived VRRPv3"; do
 	check_output "takeover measured for $c" "^  $c +link +[0-9.]+s +-?[0-9]" echo "$out"
 done
-for c in carp "keepalived VRRPv3"; do
-	for cls in 40 12; do
-		check_output "a sub-second row for $c at ~$cls ms" \
-			"^  $c +~$cls ms +[0-9]+ms +-?[0-9.]+ ms +-?[0-9.]+ ms +-?[0-9.]+ ms +[0-9]+ +[0-9]+$" echo "$out"
-	done
-done
+check_output "a sub-second row for carp (~40 ms), measured" \
+	"^  carp +~40 ms +[0-9]+ms +-?[0-9.]+ ms +-?[0-9.]+ ms +-?[0-9.]+ ms +[0-9]+ +[0-9]+$" echo "$out"
+# (keepalived may not settle at 40 ms on the debug kernel's single vCPU:
+# its row may have no figures.)
+check_output "a sub-second row for keepalived VRRPv3 (~40 ms)" \
+	"^  keepalived VRRPv3 +~40 ms +[0-9]+ms( +(-|-?[0-9.]+ ms)){3} +[0-9]+ +([0-9]+|-)$" echo "$out"
 check_output "the scale table has a row, keepalived's columns too" \
 	'^ +8 +[0-9]+ms +-?[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9]+ +(yes|no)$' echo "$out"
 check_absent "no Python error" 'Traceback' echo "$out"

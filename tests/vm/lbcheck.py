@@ -152,6 +152,19 @@ def echo_request(fam, ident, seq):
     return body
 
 
+def tcp_name(fam, addr, port, timeout):
+    """A TCP request to addr: the server's answer, or "(error)"."""
+    t = socket.socket(fam, socket.SOCK_STREAM)
+    t.settimeout(timeout)
+    try:
+        t.connect((addr, port))
+        return t.recv(64).decode()
+    except OSError as e:
+        return f"({e.strerror})"
+    finally:
+        t.close()
+
+
 def probe(vip4, vip6, port, ident, count=3):
     """From the calling thread's namespace, for each family: a UDP request
     and `count` ICMP echo requests sent at once, every answer collected for
@@ -195,18 +208,8 @@ def probe(vip4, vip6, port, ident, count=3):
                 echo[v6][seq] += 1
     for sk in socks:
         sk.close()
-    out = {}
-    for fam, vip, v6 in ((socket.AF_INET, vip4, False), (socket.AF_INET6, vip6, True)):
-        t = socket.socket(fam, socket.SOCK_STREAM)
-        t.settimeout(3)
-        try:
-            t.connect((vip, port))
-            tcp = t.recv(64).decode()
-        except OSError as e:
-            tcp = f"({e.strerror})"
-        t.close()
-        out[v6] = (udp[v6], tcp, echo[v6])
-    return out
+    return {v6: (udp[v6], tcp_name(fam, vip, port, 3), echo[v6])
+            for fam, vip, v6 in ((socket.AF_INET, vip4, False), (socket.AF_INET6, vip6, True))}
 
 
 def check(mode, masters, key, vip4, vip6, port, clients):
@@ -270,16 +273,10 @@ def connect(port, servers, clients):
         try:
             for srv in servers:
                 fam = socket.AF_INET6 if ":" in srv else socket.AF_INET
-                t = socket.socket(fam, socket.SOCK_STREAM)
-                t.settimeout(4)
-                try:
-                    t.connect((srv, port))
-                    name = t.recv(64).decode()
-                except OSError as e:
-                    name = ""
-                    err = e.strerror
-                t.close()
-                results.append((ns, srv, name or f"FAILED ({err})"))
+                name = tcp_name(fam, srv, port, 4)
+                if not name or name.startswith("("):
+                    name = f"FAILED {name or '(no answer)'}"
+                results.append((ns, srv, name))
         finally:
             libc.setns(own, CLONE_NEWNET)
             os.close(own)
