@@ -15,6 +15,7 @@ rounds=${1:-5}
 base=$("$here/build-kernel.sh" base)
 debug=$("$here/build-kernel.sh" debug)
 "$here/build-tools.sh" >&2
+hotroot=$("$here/build-hotroot.sh")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -64,6 +65,13 @@ mount --bind /dev "$r/dev"
 chroot "$r" bash /guest.sh "$1" "$(dirname "$2/carpctl")"
 EOF
 
+# The same commands with the hot prefix of make check's VMs.
+cat >"$tmp/hot.sh" <<EOF
+. $top/scripts/vm-hotprefix.sh
+hot_prefix "\$2" $top
+bash "\$3" "\$1" /run/carp-hot/bin
+EOF
+
 # row NAME KDIR APPEND...: one configuration.
 row() {
 	local name=$1 kdir=$2; shift 2
@@ -76,6 +84,8 @@ row() {
 	local cmd="bash $tmp/guest.sh $rounds $top/tools/target/release"
 	[ "${ROW_ROOT:-}" = tmpfs ] &&
 		cmd="bash $tmp/tmpfs-root.sh $rounds $top/tools/target/release $tmp/guest.sh"
+	[ "${ROW_ROOT:-}" = hot ] &&
+		cmd="bash $tmp/hot.sh $rounds $hotroot $tmp/guest.sh"
 	vm_run "$kdir" 1 2G 900 /dev/null "$cmd" >"$tmp/out" 2>/dev/null || true
 	VM_APPEND=("${saved[@]}")
 	local v=()
@@ -92,9 +102,11 @@ printf '%-44s %6s %6s %6s %6s %6s %7s %7s\n' configuration boot ip netns bash py
 row "base, 9p cache=none (vng's default)" "$base" "${cfg_none[@]}"
 row "base" "$base"
 ROW_ROOT=tmpfs row "base, root in a tmpfs (an initramfs)" "$base"
+ROW_ROOT=hot row "base, hot prefix (make check)" "$base"
 row "debug, 9p cache=none" "$debug" "${cfg_none[@]}"
 row "debug (all checkers)" "$debug"
 ROW_ROOT=tmpfs row "debug, root in a tmpfs (an initramfs)" "$debug"
+ROW_ROOT=hot row "debug, hot prefix (make check)" "$debug"
 row "debug, kmemleak off" "$debug" --append kmemleak=off
 row "debug, kmemleak and debug objects off" "$debug" --append "kmemleak=off debug_objects=0 no_debug_objects"
 row "debug, also lockdep proving off" "$debug" \

@@ -50,6 +50,29 @@ cpu_busy() {
 	echo "$busy $((busy + idle + iowait))"
 }
 
+# mem_low: the least MemAvailable (MB) seen by a sampler that runs during
+# the test files (every 0.5 s; shell builtins), since the last call.
+memlow=/run/carp-memlow
+mem_sampler() {
+	local k v u least= fd
+	exec {fd}<> <(:)
+	while :; do
+		while read -r k v u; do [ "$k" = MemAvailable: ] && break; done </proc/meminfo
+		if [ -z "$least" ] || [ "$v" -lt "$least" ] || [ -e $memlow.reset ]; then
+			[ -e $memlow.reset ] && rm -f $memlow.reset
+			least=$v
+			echo "$least" >$memlow
+		fi
+		read -rt 0.5 -u $fd _ || :
+	done
+}
+mem_low() {
+	local v=0
+	[ -e $memlow ] && read -r v <$memlow
+	: >$memlow.reset
+	echo $((v / 1024))
+}
+
 kml=/sys/kernel/debug/kmemleak
 [ -e "$kml" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 # kmemleak_check WHEN: any object kmemleak finds unreferenced since the
@@ -59,7 +82,8 @@ kmemleak_check() {
 	local t0
 	t0=$(date +%s.%N)
 	# Two scans: an object is reported when a scan finds it unreferenced
-	# and unchanged since the previous one.
+	# and unchanged since the previous one (an object that was referenced
+	# until now, like one rmmod leaves behind, has no checksum yet).
 	echo scan >"$kml"
 	echo scan >"$kml"
 	local n
@@ -75,6 +99,13 @@ kmemleak_check() {
 }
 
 echo "# kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus, up $(cut -d" " -f1 /proc/uptime) s"
+
+# The hot prefix (scripts/vm-hotprefix.sh): the commands, libraries and
+# module from the guest's memory.
+. "$top/scripts/vm-hotprefix.sh"
+hot_prefix "${CARP_HOTROOT:-}" "$top"
+mem_sampler &
+memsampler=$!
 dmesg -c >/dev/null
 sysctl -qw kernel.panic_on_warn=0 2>/dev/null
 ip link set lo up
@@ -111,7 +142,7 @@ for t in "$@"; do
 		echo "not ok - $t: aborted (exit $rc before the end of the file)"
 	fi
 	read -r busy1 all1 <<<"$(cpu_busy)"
-	echo "# test $t took $took s, CPU busy $(( (busy1 - busy0) * 100 / (all1 - all0 + 1) )) %"
+	echo "# test $t took $took s, CPU busy $(( (busy1 - busy0) * 100 / (all1 - all0 + 1) )) %, $(mem_low) MB available at the least"
 	# Leave no namespace or process behind for the next test.
 	pkill -x '(carpctl|ucarp|tcpdump|tshark|keepalived|iperf3)' 2>/dev/null
 	for ns in /run/netns/*; do [ -e "$ns" ] && ip netns del "${ns##*/}"; done
@@ -119,6 +150,7 @@ for t in "$@"; do
 	dmesg_check "$t"
 done
 
+kill $memsampler 2>/dev/null
 kmemleak_check "before rmmod"
 if lsmod | grep -q '^carp '; then
 	if rmmod carp; then echo "ok - unload: rmmod carp"; else echo "not ok - unload: rmmod carp"; fi

@@ -20,6 +20,10 @@ kdir=$("$here/build-kernel.sh" "$variant")
 "$here/build-tools.sh" >&2
 # ip(8) with carp support (tests/vm/iproute2.sh).
 ipr=$("$here/build-iproute2.sh")
+# The commands and libraries the tests run, for the guest's memory
+# (CARP_HOTROOT=0: off, everything from the 9p root).
+hotroot=
+[ "${CARP_HOTROOT:-1}" = 0 ] || hotroot=$("$here/build-hotroot.sh")
 
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
@@ -31,9 +35,10 @@ fi
 shards=${CARP_VM_SHARDS:-$(nproc)}
 [ "$shards" -gt ${#tests[@]} ] && shards=${#tests[@]}
 [ "$shards" -ge 1 ] || shards=1
-# 2G for both kernels: kmemleak's scans cost time in proportion to memory
-# (about 8 s per scan at 2G, 13 s at 3G on the debug kernel).
-mem=${CARP_VM_MEM:-2G}
+# 1G for both kernels: kmemleak's scans cost time in proportion to memory
+# (about 6 s per scan at 1G, 9 s at 2G on the debug kernel), and the
+# tests need less (at least 530 MB stayed available in every file).
+mem=${CARP_VM_MEM:-1G}
 budget=${CARP_TEST_BUDGET:-300}
 timeout=${CARP_VM_TIMEOUT:-2700}
 
@@ -65,7 +70,7 @@ pids=()
 while IFS=: read -r i list; do
 	echo "# shard $i:$list" >&2
 	vm_run "$kdir" 1 "$mem" "$timeout" "$out/shard$i.console" \
-		"CARP_TIMES=${CARP_TIMES:-0} CARP_STRESS=${CARP_STRESS:-0} CARP_TEST_BUDGET=$budget CARP_IPROUTE2=$ipr $top/scripts/vm-run.sh $top/carp-$variant.ko $list" \
+		"CARP_TIMES=${CARP_TIMES:-0} CARP_STRESS=${CARP_STRESS:-0} CARP_TEST_BUDGET=$budget CARP_IPROUTE2=$ipr CARP_HOTROOT=$hotroot $top/scripts/vm-run.sh $top/carp-$variant.ko $list" \
 		>"$out/shard$i.tap" 2>/dev/null &
 	pids+=($!)
 done <<<"$assign"

@@ -6,7 +6,7 @@
 # load; 8 devices with the interval ladder and keepalived), so a
 # broken bench script shows here. The figures are not checked.
 
-top=$(cd "$(dirname "$CARP_KO")" && pwd)
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=$(python3 "$top/scripts/bench-failover-vm.py" "$CARP_KO" --smoke 2>&1)
 sed -n 's/^/#   /p' <<<"$out" | head -60
 check_output "the bench ran to its end" '^# failover bench done' echo "$out"
