@@ -17,3 +17,20 @@ KRUSTC=/usr/bin/rustc
 KRUSTDOC=/usr/bin/rustdoc
 KMAKE_FLAGS=(LLVM=-19 RUSTC=$KRUSTC RUSTDOC=$KRUSTDOC CLIPPY_DRIVER=/usr/bin/clippy-driver
 	BINDGEN=$TOOLS_DIR/bin/bindgen)
+
+# Cargo's build directories (tools/target, tools/fuzz/target) live in the
+# cache, one per checkout path, linked from the checkout: a fresh clone at
+# the same path (CI's, or `rm -rf && git clone`) starts with its
+# dependencies built, as it starts with the kernel built. Cargo still
+# rebuilds whatever the clone's sources change. The tests' paths
+# (tools/target/release/carpctl) stay the same.
+carp_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+carp_cargo=$CACHE_ROOT/cargo/$(printf %s "$carp_top" | sha256sum | cut -c1-12)
+for carp_d in tools tools/fuzz; do
+	if [ -d "$carp_top/$carp_d" ] && [ ! -e "$carp_top/$carp_d/target" ] &&
+		[ ! -L "$carp_top/$carp_d/target" ]; then
+		mkdir -p "$carp_cargo/${carp_d//\//-}" &&
+			ln -s "$carp_cargo/${carp_d//\//-}" "$carp_top/$carp_d/target"
+	fi
+done
+unset carp_d
