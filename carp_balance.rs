@@ -290,8 +290,10 @@ pub fn fold_v6(src: &[u8; 16], dst: &[u8; 16]) -> u32 {
 
 /// The node index a fold maps to, or `None` with no nodes.
 pub fn node_index(fold: u32, count: usize) -> Option<usize> {
-    let n = u32::try_from(count).ok().filter(|n| *n > 0)?;
-    Some((fold % n) as usize)
+    // (checked_rem: no division-by-zero panic path for the compiler to
+    // keep, which objtool saw falling through in the clippy build.)
+    let n = u32::try_from(count).ok()?;
+    fold.checked_rem(n).map(|i| i as usize)
 }
 
 /// The IP-balancing decision: accept a packet iff we are MASTER of the node

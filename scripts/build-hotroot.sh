@@ -84,6 +84,11 @@ cp -L /lib64/ld-linux-x86-64.so.2 "$stage/lib64/"
 for d in /usr/lib/python3/dist-packages/yaml /usr/lib/python3/dist-packages/_yaml; do
 	[ -d "$d" ] && cp -a "$d" "$stage/lib/python3/dist-packages/"
 done
+# Python run from the prefix takes its library from the prefix: with site
+# imports (no -S), what was left out (tkinter, the stdlib's tests, other
+# Debian packages) is still found on the 9p root, after the prefix.
+printf '%s\n' "${py%/*}/python3/dist-packages" "$py" \
+	>"$stage/lib/python3/dist-packages/zz-carp-host.pth"
 # (Readable by all: the tests run commands as unprivileged users too.)
 chmod -R a+rX,go-w "$stage"
 tar -C "$stage" -cf "$stage.tar" .
