@@ -16,7 +16,11 @@ DEV it reads DEV's configuration back (dev-get) and checks:
 - a refused request changed nothing (the configuration equals the one
   before it): nothing is half-configured;
 - an accepted one shows the values it set (the last of duplicated
-  attributes, as nla_parse keeps it), where a value's effect is plain.
+  attributes, as nla_parse keeps it), where a value's effect is plain;
+- the node list (vhid, advskew pairs) after an accepted request is the
+  one a model of the rules computes from the request and the list before
+  it (vhid, node / carpnodes, advskew; see Config::apply), and a request
+  the model finds invalid must not be accepted.
 Prints a summary line and, for each violation, the request (hex) and both
 configurations; exits 1 on any violation. Reproducible from the seed.
 """
@@ -87,7 +91,7 @@ class Fuzzer:
         self.gen = Genl("carp")
         self.rt = Sock(socket.NETLINK_ROUTE)
         self.counts = {k: 0 for k in ("genl-set", "genl-get", "genl-dump", "rtnl-change",
-                                      "rtnl-create", "accepted", "refused", "checks")}
+                                      "rtnl-create", "accepted", "refused", "checks", "node checks")}
         self.violations = []
         self.last = self.config()
 
@@ -152,7 +156,9 @@ class Fuzzer:
                                 r.choice([0, 5, 100, 254, 255])]) for _ in range(n))
             if r.random() < 0.1:
                 v += b"\1"
-            return v, None
+            if name == "node_states" or len(v) % 2:
+                return v, None
+            return v, [(v[i], v[i + 1]) for i in range(0, len(v), 2)]
         return r.randbytes(r.randrange(40)), None
 
     def garbage_nest(self, depth=0):
@@ -169,15 +175,22 @@ class Fuzzer:
         return out
 
     def node_nest(self):
+        """(payload, (vhid, advskew) or None when its effect is not
+        plain)."""
         nset = self.spec.sets["node"]
-        out = b""
+        out, pair = b"", {"advskew": 0}
         for name in ("vhid", "advskew"):
             if self.r.random() < 0.9:
                 kind, num, checks, _ = nset[name]
-                out += attr(num, self.scalar(name, kind, checks)[0])
+                payload, value = self.scalar(name, kind, checks)
+                out += attr(num, payload)
+                pair[name] = value
         if self.r.random() < 0.2:
             out += self.garbage_nest()
-        return out
+            pair = {}
+        if None in pair.values() or "vhid" not in pair:
+            return out, None
+        return out, (pair["vhid"], pair["advskew"])
 
     # -- messages -------------------------------------------------------
     def genl_attrs(self, names):
@@ -194,10 +207,17 @@ class Fuzzer:
                 continue
             for _ in range(2 if r.random() < 0.1 else 1):
                 if kind == "nest":
-                    nodes = b"".join(attr(num | NLA_F_NESTED, self.node_nest())
-                                     for _ in range(r.choice([1, 1, 2, 3, 33])))
-                    out += nodes if r.random() < 0.9 else attr(num, self.garbage_nest())
-                    plain.pop(name, None)
+                    # Every node attribute of the request counts (they
+                    # are a list, not a duplicate).
+                    nests = [self.node_nest() for _ in range(r.choice([1, 1, 2, 3, 33]))]
+                    if r.random() < 0.9:
+                        out += b"".join(attr(num | NLA_F_NESTED, p) for p, _ in nests)
+                        pairs = [q for _, q in nests]
+                    else:
+                        out += attr(num, self.garbage_nest())
+                        pairs = [None]
+                    known = plain.get(name, [])
+                    plain[name] = None if known is None or None in pairs else known + pairs
                     continue
                 payload, value = self.scalar(name, kind, checks)
                 out += attr(num, payload)
@@ -210,13 +230,14 @@ class Fuzzer:
             plain["pass"] = None
         if r.random() < 0.05:
             out += self.garbage_nest()
-            plain = {}
+            plain = {"node": None}  # any attribute may be in the garbage
         return out, plain
 
     def info_data(self):
         r = self.r
         out, plain = b"", {}
-        names = {"peer": "peer", "peer6": "peer6", "pass": "pass", "advbase": "advbase"}
+        names = {"peer": "peer", "peer6": "peer6", "pass": "pass", "advbase": "advbase",
+                 "vhid": "vhid", "advskew": "advskew", "carpnodes": "node"}
         for num, name, kind in r.sample(self.ifla, r.randrange(len(self.ifla) + 1)):
             checks = {"vhid": {"min": 1, "max": 255}}.get(name, {"max": 254} if name in ("advskew", "advbase") else {})
             for _ in range(2 if r.random() < 0.1 else 1):
@@ -228,7 +249,7 @@ class Fuzzer:
             out += attr(r.choice([0, len(self.ifla) + 1, 200]), bytes(r.randrange(8)))
         if r.random() < 0.05:
             out += self.garbage_nest()
-            plain = {}
+            plain = {"node": None}
         return out, plain
 
     def linkinfo(self, data):
@@ -249,9 +270,38 @@ class Fuzzer:
         nodes = []
         for n in a.get(dset["node"][1], []):
             na = parse_attrs(n)
-            nodes.append((na.get(1, [b""])[0], na.get(2, [b""])[0]))
+            nodes.append(tuple(struct.unpack("=I", na[k][0])[0] if len(na.get(k, [b""])[0]) == 4
+                               else None for k in (1, 2)))
         keep["node"] = tuple(nodes)
         return keep
+
+    @staticmethod
+    def want_nodes(nodes, plain):
+        """The node list after an accepted request with PLAIN's vhid, node
+        list and advskew, following Config::apply: a tuple, "invalid" when
+        the request must be refused, None when its effect is not plain."""
+        keys = [k for k in ("vhid", "node", "advskew") if k in plain]
+        if any(plain[k] is None for k in keys):
+            return None
+        nodes = list(nodes)
+        if "vhid" in plain and "node" in plain:
+            return "invalid"
+        if "vhid" in plain:
+            if not 1 <= plain["vhid"] <= 255:
+                return "invalid"
+            nodes = [(plain["vhid"], nodes[0][1] if nodes else 0)]
+        if "node" in plain:
+            p = plain["node"]
+            vhids = [v for v, _ in p]
+            if (not 1 <= len(p) <= 32 or len(set(vhids)) != len(p)
+                    or any(not 1 <= v <= 255 or not 0 <= k <= 254 for v, k in p)):
+                return "invalid"
+            nodes = sorted(p)
+        if "advskew" in plain:
+            if plain["advskew"] > 254 or not nodes:
+                return "invalid"
+            nodes[0] = (nodes[0][0], plain["advskew"])
+        return tuple(nodes)
 
     def expect(self, before, after, plain):
         """Mismatches between an accepted request's plain values and DEV's
@@ -263,6 +313,8 @@ class Fuzzer:
             got = after.get(name)
             if name == "carpdev":
                 want = u32(v)
+            elif name in ("vhid", "advskew", "node"):
+                continue  # want_nodes
             elif name in ("advbase", "balancing", "peer"):
                 want = u32(v)
                 if name == "peer" and v == 0:
@@ -277,6 +329,13 @@ class Fuzzer:
                 continue
             if got != want:
                 bad.append(f"{name}: sent {v!r}, reads {got!r}")
+        want = self.want_nodes(before["node"], plain)
+        if want == "invalid":
+            bad.append("an invalid node list was accepted")
+        elif want is not None and after["node"] != want:
+            bad.append(f"nodes: expected {want}, reads {after['node']}")
+        if want is not None:
+            self.counts["node checks"] += 1
         return bad
 
     def one(self):
@@ -356,7 +415,8 @@ def main():
     print(f"nlfuzz: seed {args.seed}: {args.count} messages ({c['genl-set']} dev-set, "
           f"{c['genl-get']} get, {c['genl-dump']} dump, {c['rtnl-change']} changelink, "
           f"{c['rtnl-create']} newlink), {c['accepted']} accepted, {c['refused']} refused, "
-          f"{c['checks']} configuration checks, {len(f.violations)} violations")
+          f"{c['checks']} configuration checks ({c['node checks']} of the node list), "
+          f"{len(f.violations)} violations")
     sys.exit(1 if f.violations else 0)
 
 
