@@ -14,7 +14,7 @@
 //! choice is documented in `Documentation/networking/carp-protocol.rst`.
 
 use crate::carp_balance::{self, ArpHashKey, Balancing, Carpnodes, Node, NodesError, MAX_NODES};
-use crate::carp_sha1::{self, HmacSha1};
+use crate::carp_sha1::{self, HmacKey, HmacSha1};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use core::ptr::addr_of_mut;
@@ -493,11 +493,25 @@ pub enum ConfigAttr {
 ///
 /// # Invariants
 ///
-/// `len <= MAX_PASS_LEN` and `bytes[len..]` are zero.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
+/// `len <= MAX_PASS_LEN`, `bytes[len..]` are zero and `hmac` is
+/// `HmacKey::new(&bytes[..len])`.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Key {
     bytes: [u8; 20],
     len: usize,
+    hmac: HmacKey,
+}
+
+impl Default for Key {
+    /// The empty passphrase (unauthenticated in practice, as in OpenBSD).
+    fn default() -> Self {
+        // INVARIANT: empty, and the HMAC state of the empty key.
+        Self {
+            bytes: [0; 20],
+            len: 0,
+            hmac: HmacKey::new(&[]),
+        }
+    }
 }
 
 impl core::fmt::Debug for Key {
@@ -528,11 +542,18 @@ impl Key {
         if let Some(dst) = bytes.get_mut(..pass.len()) {
             dst.copy_from_slice(pass);
         }
-        // INVARIANT: length checked above, rest zero.
+        // INVARIANT: length checked above, rest zero, the HMAC state of
+        // exactly these bytes.
         Ok(Self {
             bytes,
             len: pass.len(),
+            hmac: HmacKey::new(pass),
         })
+    }
+
+    /// The key's precomputed HMAC-SHA1 state.
+    pub const fn hmac_key(&self) -> &HmacKey {
+        &self.hmac
     }
 
     /// The passphrase bytes.
@@ -812,7 +833,7 @@ pub fn hmac_prefix(
     ll: &[[u8; 16]],
     ctx: HmacContext,
 ) -> HmacSha1 {
-    let mut h = HmacSha1::new(key.as_bytes());
+    let mut h = HmacSha1::keyed(key.hmac_key());
     h.update(&[CARP_VERSION, CARP_ADVERTISEMENT]);
     if let Some(mac) = lladdr {
         h.update(mac);

@@ -126,6 +126,18 @@ impl Sha1 {
         out
     }
 
+    /// A digest that has absorbed `blocks` whole blocks, with chaining
+    /// value `h` after them.
+    const fn resumed(h: [u32; 5], blocks: u64) -> Self {
+        // INVARIANT: empty buffer; `total` counts the absorbed blocks.
+        Self {
+            h,
+            buf: [0; BLOCK_LEN],
+            buf_len: 0,
+            total: blocks * BLOCK_LEN as u64,
+        }
+    }
+
     /// One-shot digest of `data`.
     pub fn digest(data: &[u8]) -> [u8; DIGEST_LEN] {
         let mut s = Self::new();
@@ -134,19 +146,28 @@ impl Sha1 {
     }
 }
 
-/// HMAC-SHA1 with the key already folded into the inner and outer states.
+/// An HMAC-SHA1 key folded into the SHA-1 chaining values after the inner
+/// and outer pad blocks (RFC 2104's `K ^ ipad` and `K ^ opad`).
 ///
-/// CARP keys are at most 20 bytes, shorter than a block, so the key is used
-/// as is (zero padded), exactly as RFC 2104 and OpenBSD do.
-#[derive(Clone, Debug)]
-pub struct HmacSha1 {
-    inner: Sha1,
-    outer: Sha1,
+/// Computed once when a key is set, it saves two of the four SHA-1
+/// compressions of every advertisement's MAC (OpenBSD keeps the same
+/// precomputed contexts). It is as secret as the key: `Debug` prints
+/// nothing of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct HmacKey {
+    inner: [u32; 5],
+    outer: [u32; 5],
 }
 
-impl HmacSha1 {
-    /// Starts an HMAC with `key`. Keys longer than a block are hashed first
-    /// (RFC 2104); CARP never uses such keys.
+impl core::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("HmacKey(..)")
+    }
+}
+
+impl HmacKey {
+    /// Folds `key` into the pad blocks. Keys longer than a block are hashed
+    /// first (RFC 2104); CARP never uses such keys.
     pub fn new(key: &[u8]) -> Self {
         let mut k = [0u8; BLOCK_LEN];
         if key.len() > BLOCK_LEN {
@@ -161,11 +182,35 @@ impl HmacSha1 {
             *i ^= kb;
             *o ^= kb;
         }
-        let mut inner = Sha1::new();
-        inner.update(&ipad);
-        let mut outer = Sha1::new();
-        outer.update(&opad);
+        let (mut inner, mut outer) = (H0, H0);
+        Sha1::compress(&mut inner, &ipad);
+        Sha1::compress(&mut outer, &opad);
         Self { inner, outer }
+    }
+}
+
+/// HMAC-SHA1 with the key already folded into the inner and outer states.
+///
+/// CARP keys are at most 20 bytes, shorter than a block, so the key is used
+/// as is (zero padded), exactly as RFC 2104 and OpenBSD do.
+#[derive(Clone, Debug)]
+pub struct HmacSha1 {
+    inner: Sha1,
+    outer: Sha1,
+}
+
+impl HmacSha1 {
+    /// Starts an HMAC with `key` (see [`HmacKey::new`]).
+    pub fn new(key: &[u8]) -> Self {
+        Self::keyed(&HmacKey::new(key))
+    }
+
+    /// Starts an HMAC from a precomputed key: no compression.
+    pub const fn keyed(key: &HmacKey) -> Self {
+        Self {
+            inner: Sha1::resumed(key.inner, 1),
+            outer: Sha1::resumed(key.outer, 1),
+        }
     }
 
     /// Absorbs message bytes.

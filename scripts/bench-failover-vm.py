@@ -321,7 +321,7 @@ def pct(vals, p):
 def only_master(recent, who, c, now):
     """`who` alone has advertised vhid c.k lately (recent: by_vhid), and
     recently."""
-    quiet = max(1.0, 4 * c.interval)
+    quiet = max(1.0, 2.5 * c.interval)
     ev = [(t, s) for t, s in recent.get(c.k, ()) if t >= now - quiet]
     return bool(ev) and all(s == HOSTS[who] for _, s in ev) and now - ev[-1][0] < 2 * c.interval + 0.5
 
@@ -516,13 +516,6 @@ def false_takeovers(lan, cs, secs, kinds, ncpu):
     return out
 
 
-def softirq_jiffies():
-    for line in open("/proc/stat"):
-        if line.startswith("cpu "):
-            return int(line.split()[7])
-    return 0
-
-
 def mem_kb():
     m = {}
     for line in open("/proc/meminfo"):
@@ -544,6 +537,41 @@ def proc_cpu_rss(pids):
         except (OSError, IndexError, ValueError):
             pass
     return cpu, rss
+
+
+PERF = "/tmp/bench-carp.perf"
+
+
+def carp_cpu_window(secs, cnt, hz=int(os.environ.get("BENCH_PERF_HZ", "499"))):
+    """Samples every CPU's stack `hz` times a second for `secs` seconds
+    (perf record -a -g, cpu-clock) while counting the backup's
+    advertisements: (carp's CPU seconds, softirq CPU seconds, the backup's
+    advertisements), carp's time being the samples with a frame of the
+    carp module anywhere on the stack (its timers, receive path and what
+    they call: HMAC, the transmit path), softirq's those inside softirq
+    processing. (None, None, n) without perf."""
+    _, b0 = cnt.read()
+    rec = subprocess.run(["perf", "record", "-q", "-a", "-g", "-e", "cpu-clock", "-F", str(hz),
+                          "-o", PERF, "--", "sleep", str(secs)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ft = cnt.read()[1] - b0
+    if rec.returncode:
+        log(f"perf record failed: {rec.stderr.strip()[-200:]}")
+        return None, None, ft
+    out = subprocess.run(["perf", "script", "-i", PERF, "-F", "ip,sym,dso"],
+                         capture_output=True, text=True).stdout
+    carp = soft = 0
+    for sample in out.split("\n\n"):
+        if not sample.strip():
+            continue
+        carp += "[carp]" in sample
+        soft += "handle_softirqs" in sample or "__do_softirq" in sample
+    keep = os.environ.get("BENCH_KEEP_PERF")
+    if keep:  # a directory: the profile of each window, for perf report
+        os.rename(PERF, f"{keep}/scale-{time.time():.0f}.perf")
+    else:
+        os.unlink(PERF)
+    return carp / hz, soft / hz, ft
 
 
 def carp_scale_devices(h, n, advbase, skew):
@@ -611,11 +639,15 @@ table bridge bench {
         return self.read()[1] - b0
 
 
-def scale(sizes, screen, secs, with_ka, settle_s=15, ladder=LADDER):
+def scale(sizes, screen, secs, ka_secs, with_ka, settle_s=15, ladder=LADDER):
     """Per size: the shortest LADDER interval with no advertisement from
-    the backup host in a `screen`-second window, then softirq time, memory
-    and the backup's advertisements over `secs` seconds; then keepalived
-    with as many instances at that interval."""
+    the backup host in a `screen`-second window and then none in the
+    `secs`-second window that measures carp's CPU time (a rung that fails
+    the long window is left for the next); memory per device; then
+    keepalived with as many instances at that interval over `ka_secs`.
+    Rows: (n, KB per device, interval, carp us/vhid/s, softirq us/vhid/s,
+    carp us per advertisement, the backup's adverts, keepalived figures,
+    the rungs that failed the long window)."""
     rows = []
     for n in sizes:
         lan = Lan(sniff=False)
@@ -627,7 +659,7 @@ def scale(sizes, screen, secs, with_ka, settle_s=15, ladder=LADDER):
             carp_scale_devices("b", n, a, sb)
             per_dev = (mem_kb() - before) / (2 * n)
             log(f"scale {n}: {2 * n} devices created")
-            chosen = None
+            chosen, failed = None, []
             for rung, (a, sm, sb) in enumerate(ladder):
                 if rung:
                     carp_set_interval("m", n, a, sm)
@@ -637,23 +669,30 @@ def scale(sizes, screen, secs, with_ka, settle_s=15, ladder=LADDER):
                 ft = cnt.window(screen) if settled else None
                 log(f"scale {n}: {interval_name(a, sm)}: "
                     + (f"the backup sent {ft} adverts in {screen} s" if settled else "did not settle"))
+                if ft != 0:
+                    continue
+                m0 = cnt.read()[0]
+                carp_s, soft_s, ft = carp_cpu_window(secs, cnt)
+                sent = cnt.read()[0] - m0
+                log(f"scale {n}: {interval_name(a, sm)}: the backup sent {ft} adverts in {secs} s")
                 if ft == 0:
                     chosen = (a, sm, sb)
                     break
+                failed.append(f"{interval_name(a, sm)}: {ft}")
             if chosen is None:
-                rows.append((n, per_dev, None, None, None, None))
+                rows.append((n, per_dev, None, None, None, None, None, None, failed))
                 continue
-            t0, j0 = time.time(), softirq_jiffies()
-            ft = cnt.window(secs)
-            t1, j1 = time.time(), softirq_jiffies()
-            hz = os.sysconf("SC_CLK_TCK")
-            soft_us = (j1 - j0) / hz * 1e6 / (t1 - t0) / n
+            carp_us = None if carp_s is None else carp_s * 1e6 / secs / n
+            soft_us = None if soft_s is None else soft_s * 1e6 / secs / n
+            # Each advertisement is sent by m and received by b: carp's
+            # time per advertisement covers both ends.
+            per_adv = None if carp_s is None or not sent else carp_s * 1e6 / sent
             ka = None
             if with_ka:
                 batch("m", [f"link del carp{i}" for i in range(1, n + 1)])
                 batch("b", [f"link del carp{i}" for i in range(1, n + 1)])
-                ka = scale_keepalived(cnt, n, chosen[0] + chosen[1] / 256, secs, 2 * settle_s)
-            rows.append((n, per_dev, interval_name(*chosen[:2]), soft_us, ft, ka))
+                ka = scale_keepalived(cnt, n, chosen[0] + chosen[1] / 256, ka_secs, settle_s)
+            rows.append((n, per_dev, interval_name(*chosen[:2]), carp_us, soft_us, per_adv, ft, ka, failed))
             log(f"scale {n} done")
         finally:
             lan.close()
@@ -692,7 +731,8 @@ def main():
     ap.add_argument("--load-seconds", type=int, default=60)
     ap.add_argument("--scale", default="32,64,128,255")
     ap.add_argument("--scale-screen", type=int, default=5)
-    ap.add_argument("--scale-seconds", type=int, default=20)
+    ap.add_argument("--scale-seconds", type=int, default=60)
+    ap.add_argument("--ka-seconds", type=int, default=20, help="scale: keepalived's window")
     ap.add_argument("--no-scale-keepalived", action="store_true")
     ap.add_argument("--settle", type=int, default=15, help="scale: seconds for an interval to settle")
     ap.add_argument("--smoke", action="store_true")
@@ -707,7 +747,7 @@ def main():
         a.failovers, a.fast_failovers, a.load_seconds = 1, 1, 1
         # (The scale part from the ~200 ms rung: on the debug kernel the
         # shorter ones take the single vCPU.)
-        a.scale, a.scale_screen, a.scale_seconds, a.settle = "8", 1, 1, 3
+        a.scale, a.scale_screen, a.scale_seconds, a.ka_seconds, a.settle = "8", 1, 1, 1, 3
     top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     os.environ["PATH"] = f"{top}/tools/target/release:" + os.environ["PATH"]
     # ip(8) understands `type carp vhid ...` with the link_carp.so plugin.
@@ -807,21 +847,32 @@ def main():
         with_ka = not a.no_scale_keepalived and not a.only
         print(f"\n4. Scale: N carp devices on one carpdev between two hosts, at the shortest interval of "
               f"{', '.join(interval_name(x, y) for x, y, _ in (LADDER[2:] if a.smoke else LADDER))} "
-              f"with no false takeover in "
-              f"{a.scale_screen} s; figures over {a.scale_seconds} s"
-              + ("; keepalived VRRPv3 with N instances at that interval" if with_ka else ""))
-        print("  (false: advertisements from the backup host in the window, 0 = no false takeover)")
-        print(f"  {'N':>4} {'interval':>9} {'carp KB/dev':>11} {'softirq us/vhid/s':>17} {'false':>5}"
+              f"with no false takeover in a {a.scale_screen} s screen and then in {a.scale_seconds} s "
+              f"(the figures' window)"
+              + (f"; keepalived VRRPv3 with N instances at that interval over {a.ka_seconds} s"
+                 if with_ka else ""))
+        print("  (false: advertisements from the backup host in the window, 0 = no false takeover;")
+        print("   carp us: CPU time with a carp frame on the stack, perf samples at 499 Hz on every CPU;")
+        print("   softirq us: all softirq processing (carp's and the bridge's, veth's, the stack's);")
+        print("   both per vhid per second, counting both hosts' devices of that vhid; us/adv: carp's")
+        print("   time per advertisement, sent by one host and received by the other)")
+        print(f"  {'N':>4} {'interval':>9} {'carp KB/dev':>11} {'carp us/vhid/s':>14} {'softirq us/vhid/s':>17} "
+              f"{'us/adv':>6} {'false':>5}"
               + (f" {'ka us/inst/s':>12} {'ka KB/inst':>10} {'ka false':>8} {'ka settled':>10}" if with_ka else ""))
-        for n, mem, iv, soft, ftc, ka in scale(sizes, a.scale_screen, a.scale_seconds, with_ka, a.settle,
-                                            LADDER[2:] if a.smoke else LADDER):
+        num = lambda v, w: f"{'-' if v is None else f'{v:.1f}':>{w}}"  # noqa: E731
+        for n, mem, iv, own, soft, adv, ftc, ka, failed in scale(
+                sizes, a.scale_screen, a.scale_seconds, a.ka_seconds, with_ka, a.settle,
+                LADDER[2:] if a.smoke else LADDER):
             if iv is None:
                 print(f"  {n:4d} {'none':>9} {mem:11.1f}   (false takeovers at every interval of the ladder)")
                 continue
-            line = f"  {n:4d} {iv:>9} {mem:11.1f} {soft:17.1f} {ftc:5d}"
+            line = f"  {n:4d} {iv:>9} {mem:11.1f} {num(own, 14)} {num(soft, 17)} {num(adv, 6)} {ftc:5d}"
             if ka:
                 line += f" {ka[0]:12.1f} {ka[1]:10.1f} {ka[2]:8d} {'yes' if ka[3] else 'no':>10}"
             print(line)
+            if failed:
+                print(f"       (backup advertisements in the {a.scale_seconds} s window at shorter intervals: "
+                      f"{', '.join(failed)})")
     print(f"\n# failover bench done in {time.time() - T0:.0f} s")
 
 

@@ -29,5 +29,6 @@ vm_run "$kdir" 2 2G ${CARP_BENCH_TIMEOUT:-1500} /dev/null \
 echo
 vm_run "$kdir" 2 2G 900 /dev/null \
 	"$top/scripts/bench-lb-vm.sh $top/carp-$variant.ko ${CARP_BENCH_SECONDS:-4}" 2>/dev/null | cat || true
-(cd "$top/tools" && cargo run --release -q -p carp-core --example filter_cost)
+(cd "$top/tools" && cargo run --release -q -p carp-core --example filter_cost &&
+	cargo run --release -q -p carp-core --example hmac_cost)
 echo "# make bench took $(( $(date +%s) - start )) s"

@@ -28,7 +28,8 @@ PLAIN=(flex bison bc libelf-dev libssl-dev cpio kmod zstd xz-utils make
        qemu-system-x86 iproute2 iputils-ping tshark ucarp python3-venv
        python3-yaml python3-jsonschema procps util-linux bridge-utils
        libpcap0.8 tcpdump ethtool rsync iputils-arping ndisc6 nftables iperf3
-       keepalived dpkg-dev libmnl-dev libcap-dev libelf-dev pkg-config jq)
+       keepalived dpkg-dev libmnl-dev libcap-dev libelf-dev pkg-config jq
+       linux-perf)
 
 need_pkgs=()
 for p in "${PINNED[@]}"; do

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! SHA-1 and HMAC-SHA1 against RustCrypto's crates and RFC vectors.
 
-use carp_core::carp_sha1::{ct_eq, HmacSha1, Sha1};
+use carp_core::carp_proto::Key;
+use carp_core::carp_sha1::{ct_eq, HmacKey, HmacSha1, Sha1};
 use hmac::Mac;
 use proptest::prelude::*;
 use sha1::Digest;
@@ -55,7 +56,36 @@ fn constant_time_compare() {
     assert!(ct_eq(b"", b""));
 }
 
+#[test]
+fn key_carries_its_hmac_state() {
+    assert_eq!(*Key::default().hmac_key(), HmacKey::new(b""));
+    assert_eq!(*Key::new(b"").unwrap().hmac_key(), HmacKey::new(b""));
+    assert_eq!(
+        *Key::new(b"secret").unwrap().hmac_key(),
+        HmacKey::new(b"secret")
+    );
+    assert_ne!(HmacKey::new(b"secret"), HmacKey::new(b"secreu"));
+    // The state is as secret as the key.
+    assert_eq!(format!("{:?}", HmacKey::new(b"secret")), "HmacKey(..)");
+}
+
 proptest! {
+    /// A precomputed key gives the same MAC as the key itself, used many
+    /// times (the state is copied, never consumed).
+    #[test]
+    fn keyed_hmac_matches(key in proptest::collection::vec(any::<u8>(), 0..100),
+                          a in proptest::collection::vec(any::<u8>(), 0..200),
+                          b in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let k = HmacKey::new(&key);
+        for data in [&a, &b, &a] {
+            let mut h = HmacSha1::keyed(&k);
+            h.update(data);
+            let mut m = hmac::Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
+            m.update(data);
+            prop_assert_eq!(&h.finish()[..], &m.finalize().into_bytes()[..]);
+        }
+    }
+
     #[test]
     fn sha1_matches_rustcrypto(data in proptest::collection::vec(any::<u8>(), 0..600),
                                split in 0usize..600) {
