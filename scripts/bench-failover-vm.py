@@ -691,7 +691,9 @@ def scale(sizes, screen, secs, ka_secs, with_ka, settle_s=15, ladder=LADDER):
             if with_ka:
                 batch("m", [f"link del carp{i}" for i in range(1, n + 1)])
                 batch("b", [f"link del carp{i}" for i in range(1, n + 1)])
-                ka = scale_keepalived(cnt, n, chosen[0] + chosen[1] / 256, ka_secs, settle_s)
+                # (keepalived either settles within seconds or not at all
+                # at that interval: 10 s at most.)
+                ka = scale_keepalived(cnt, n, chosen[0] + chosen[1] / 256, ka_secs, min(settle_s, 10))
             rows.append((n, per_dev, interval_name(*chosen[:2]), carp_us, soft_us, per_adv, ft, ka, failed))
             log(f"scale {n} done")
         finally:
@@ -732,7 +734,7 @@ def main():
     ap.add_argument("--scale", default="32,64,128,255")
     ap.add_argument("--scale-screen", type=int, default=5)
     ap.add_argument("--scale-seconds", type=int, default=60)
-    ap.add_argument("--ka-seconds", type=int, default=20, help="scale: keepalived's window")
+    ap.add_argument("--ka-seconds", type=int, default=15, help="scale: keepalived's window")
     ap.add_argument("--no-scale-keepalived", action="store_true")
     ap.add_argument("--settle", type=int, default=15, help="scale: seconds for an interval to settle")
     ap.add_argument("--smoke", action="store_true")

@@ -48,11 +48,19 @@ setup_dev() {
 	done
 }
 
+# Until the iperf3 server listens (it daemonizes first).
+listening() {
+	for _ in $(seq 50); do
+		ip netns exec s ss -Hltn 'sport = :5201' | grep -q . && return
+		sleep 0.1
+	done
+}
+
 # udp_pps KIND: received datagrams per second, from iperf3's JSON.
 udp_pps() {
 	setup_dev "$1"
 	ip netns exec s iperf3 -s -B 192.0.2.10 -D -1 >/dev/null 2>&1
-	sleep 1
+	listening
 	ip netns exec c iperf3 -c 192.0.2.10 -u -b 0 -l 18 -t "$secs" -J 2>/dev/null |
 		python3 -I -S -c '
 import json, sys
@@ -65,7 +73,7 @@ print(int((r["packets"] - r["lost_packets"]) / r["seconds"]))'
 tcp_mbit() {
 	setup_dev "$1"
 	ip netns exec s iperf3 -s -B 192.0.2.10 -D -1 >/dev/null 2>&1
-	sleep 1
+	listening
 	ip netns exec c iperf3 -c 192.0.2.10 -P 4 -t "$secs" -J 2>/dev/null |
 		python3 -I -S -c '
 import json, sys

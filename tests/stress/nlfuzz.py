@@ -91,7 +91,7 @@ class Fuzzer:
         self.gen = Genl("carp")
         self.rt = Sock(socket.NETLINK_ROUTE)
         self.counts = {k: 0 for k in ("genl-set", "genl-get", "genl-dump", "rtnl-change",
-                                      "rtnl-create", "accepted", "refused", "checks", "node checks")}
+                                      "rtnl-create", "accepted", "refused", "checks", "node checks", "node changes")}
         self.violations = []
         self.last = self.config()
 
@@ -150,6 +150,9 @@ class Fuzzer:
             n = r.choice([0, 1, 8, 19, 19, 20, 64, 300])
             v = bytes(r.choice(b"abcdefghij\0\xff") for _ in range(n))
             return v, v
+        if name == "carpnodes" and r.random() < 0.5:  # valid-shaped: distinct vhids
+            p = [(v, r.randint(0, 254)) for v in r.sample(range(1, 256), r.choice([1, 2, 3, 5, 32]))]
+            return bytes(b for q in p for b in q), p
         if name in ("carpnodes", "node_states"):
             n = r.choice([0, 1, 2, 3, 32, 33, r.randrange(70)])
             v = b"".join(bytes([r.choice([0, 1, 2, 3, 7, 255, r.randrange(256)]),
@@ -178,6 +181,9 @@ class Fuzzer:
         """(payload, (vhid, advskew) or None when its effect is not
         plain)."""
         nset = self.spec.sets["node"]
+        if self.r.random() < 0.5:  # valid: lists the kernel may accept
+            v, k = self.r.randint(1, 255), self.r.choice([0, self.r.randint(0, 254)])
+            return (attr(nset["vhid"][1], u32(v)) + attr(nset["advskew"][1], u32(k))), (v, k)
         out, pair = b"", {"advskew": 0}
         for name in ("vhid", "advskew"):
             if self.r.random() < 0.9:
@@ -336,6 +342,8 @@ class Fuzzer:
             bad.append(f"nodes: expected {want}, reads {after['node']}")
         if want is not None:
             self.counts["node checks"] += 1
+            if want != before["node"]:
+                self.counts["node changes"] += 1
         return bad
 
     def one(self):
@@ -415,7 +423,8 @@ def main():
     print(f"nlfuzz: seed {args.seed}: {args.count} messages ({c['genl-set']} dev-set, "
           f"{c['genl-get']} get, {c['genl-dump']} dump, {c['rtnl-change']} changelink, "
           f"{c['rtnl-create']} newlink), {c['accepted']} accepted, {c['refused']} refused, "
-          f"{c['checks']} configuration checks ({c['node checks']} of the node list), "
+          f"{c['checks']} configuration checks ({c['node checks']} of the node list, "
+          f"{c['node changes']} of them changing it), "
           f"{len(f.violations)} violations")
     sys.exit(1 if f.violations else 0)
 
