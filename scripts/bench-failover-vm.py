@@ -721,6 +721,12 @@ def scale_keepalived(cnt, n, interval, secs, settle_s):
         ka.stop_all()
 
 
+def ratio(mine, best):
+    """`, ratio R` of carp's figure to the best contender's (lower is
+    better), when both are positive."""
+    return f", ratio {mine / best:.2f}" if mine > 0 and best > 0 else ""
+
+
 def fmt(v, unit="ms", scale_=1000):
     return "-" if v is None else f"{v * scale_:.1f} {unit}"
 
@@ -805,7 +811,7 @@ def main():
                 b = [m for n2, k2, m in table if k2 == kind and n2 != "carp"]
                 if b:
                     print(f"  carp vs best other ({kind}): median excess {med * 1000:.1f} ms vs "
-                          f"{min(b) * 1000:.1f} ms")
+                          f"{min(b) * 1000:.1f} ms{ratio(med, min(b))}")
 
     # 3: sub-second intervals, precision and false takeovers under load.
     fast = [(Carp(5, 0, 10, 30), "~40 ms"), (Keepalived(6, 3, 0.04), "~40 ms"),
@@ -832,8 +838,12 @@ def main():
             for c in cs:
                 c.stop_all()
             lan.close()
+        meds = {}
         for c, cls in fast:
             rows = res[c.k]["link"]
+            if rows:
+                meds[(c.name, cls)] = (statistics.median(r[0] for r in rows),
+                                       sum(v or 0 for v in ft[c.k].values()))
             ex = [r[0] for r in rows]
             med = fmt(statistics.median(ex)) if ex else "-"
             p99 = fmt(pct(ex, 99)) if ex else "-"
@@ -841,6 +851,14 @@ def main():
             lmax = max((r[1] for r in rows), default=0)
             print(f"  {c.name:22} {cls:7} {c.nominal * 1000:6.0f}ms {med:>8} {p99:>8} {mx:>8} {lmax:8d} "
                   + " ".join(f"{'-' if ft[c.k].get(k) is None else ft[c.k][k]:>6}" for k in lkinds))
+        for cls in dict.fromkeys(cls for _, cls in fast):
+            mine = meds.get(("carp", cls))
+            other = [v for (n2, c2), v in meds.items() if c2 == cls and n2 != "carp"]
+            if mine and other:
+                best = min(other)
+                print(f"  carp vs best other ({cls}): median excess {mine[0] * 1000:.1f} ms vs "
+                      f"{best[0] * 1000:.1f} ms{ratio(mine[0], best[0])}; false takeovers under all "
+                      f"loads {mine[1]} vs {min(o[1] for o in other)}")
     print("  ucarp: whole-second advbase only (no sub-second interval)")
 
     # 4: scale.
@@ -872,6 +890,8 @@ def main():
             if ka:
                 line += f" {ka[0]:12.1f} {ka[1]:10.1f} {ka[2]:8d} {'yes' if ka[3] else 'no':>10}"
             print(line)
+            if ka and own:
+                print(f"       (carp's CPU per vhid vs keepalived's per instance: ratio {own / ka[0]:.2f})")
             if failed:
                 print(f"       (backup advertisements in the {a.scale_seconds} s window at shorter intervals: "
                       f"{', '.join(failed)})")
