@@ -126,15 +126,15 @@ impl Sha1 {
         out
     }
 
-    /// A digest that has absorbed `blocks` whole blocks, with chaining
-    /// value `h` after them.
-    const fn resumed(h: [u32; 5], blocks: u64) -> Self {
-        // INVARIANT: empty buffer; `total` counts the absorbed blocks.
+    /// A digest that has absorbed one whole block, with chaining value `h`
+    /// after it.
+    const fn resumed(h: [u32; 5]) -> Self {
+        // INVARIANT: empty buffer; `total` counts the absorbed block.
         Self {
             h,
             buf: [0; BLOCK_LEN],
             buf_len: 0,
-            total: blocks * BLOCK_LEN as u64,
+            total: BLOCK_LEN as u64,
         }
     }
 
@@ -189,14 +189,19 @@ impl HmacKey {
     }
 }
 
-/// HMAC-SHA1 with the key already folded into the inner and outer states.
-///
-/// CARP keys are at most 20 bytes, shorter than a block, so the key is used
-/// as is (zero padded), exactly as RFC 2104 and OpenBSD do.
-#[derive(Clone, Debug)]
+/// HMAC-SHA1 with the key already folded into the inner and outer states
+/// (see [`HmacKey`]). Its state is as secret as the key: `Debug` prints
+/// nothing of it.
+#[derive(Clone)]
 pub struct HmacSha1 {
     inner: Sha1,
     outer: Sha1,
+}
+
+impl core::fmt::Debug for HmacSha1 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("HmacSha1(..)")
+    }
 }
 
 impl HmacSha1 {
@@ -208,8 +213,8 @@ impl HmacSha1 {
     /// Starts an HMAC from a precomputed key: no compression.
     pub const fn keyed(key: &HmacKey) -> Self {
         Self {
-            inner: Sha1::resumed(key.inner, 1),
-            outer: Sha1::resumed(key.outer, 1),
+            inner: Sha1::resumed(key.inner),
+            outer: Sha1::resumed(key.outer),
         }
     }
 

@@ -67,6 +67,7 @@ fn key_carries_its_hmac_state() {
     assert_ne!(HmacKey::new(b"secret"), HmacKey::new(b"secreu"));
     // The state is as secret as the key.
     assert_eq!(format!("{:?}", HmacKey::new(b"secret")), "HmacKey(..)");
+    assert_eq!(format!("{:?}", HmacSha1::new(b"secret")), "HmacSha1(..)");
 }
 
 proptest! {
