@@ -80,14 +80,10 @@ for p in "${pids[@]}"; do wait "$p" || true; done
 # was in (a kernel crash or the VM timeout) and shows its console and log.
 failed=0
 console_splat='^\[ *[0-9.]+\] (.*(BUG:|Oops|WARNING:|KASAN|UBSAN|Kernel panic|Call Trace|unregister_netdevice: waiting))'
-# The console without the stack dumps of injected faults (tests/stress/
-# faults.sh: fail-nth prints "FAULT_INJECTION: forcing a failure" and
-# warn_alloc's report with a Call Trace; those are the test, not a
-# splat, and the per-file dmesg check already judges them).
+# The console without the reports of injected faults (the same filter as
+# faults.sh's on the kernel log: they are the test, not a splat).
 console_real() {
-	awk '/FAULT_INJECTION: forcing a failure|page allocation failure: order:|vmalloc error: size/ { skip = 1; n = 0 }
-		skip && (/<\/TASK>/ || ++n > 80) { skip = 0; next }
-		!skip' "$1"
+	awk -f "$top/tests/stress/fault-reports.awk" "$1"
 }
 for i in $(seq 0 $((shards - 1))); do
 	tap=$out/shard$i.tap console=$out/shard$i.console

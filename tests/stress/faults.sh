@@ -58,8 +58,7 @@ ip -n fi link set carp1 up
 # looks like a splat fails (the harness checks the rest of the file).
 kernel_log_clean() {
 	local log
-	log=$(dmesg -c | awk '/vmalloc error: size|page allocation failure: order:/ { skip = 1 }
-		!skip { print } skip && /pages reserved/ { skip = 0 }')
+	log=$(dmesg -c | awk -f "$CARP_STRESS_DIR/fault-reports.awk")
 	if [[ $log =~ $CARP_SPLAT_RE ]]; then
 		tap_fail "no kernel splat during the $1 path" "$(grep -E -B2 -A30 "$CARP_SPLAT_RE" <<<"$log" | head -60)"
 	else
