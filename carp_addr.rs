@@ -5,6 +5,7 @@
 //! advertisements' HMAC covers) and the prefixes of the other interfaces
 //! (which pick a carpdev by subnet).
 
+use crate::carp_proto::sort_addrs;
 use crate::carp_sys as sys;
 use crate::carp_util::Rtnl;
 use kernel::prelude::*;
@@ -97,8 +98,35 @@ impl DevAddrs {
                 },
             )
         };
+        // Sorted and without duplicates from here on: every HMAC over the
+        // lists is then a linear merge (`carp_proto::for_each_sorted`), not
+        // a selection per address under the state lock.
+        sorted(&mut a.v4);
+        sorted(&mut a.v6);
+        sorted(&mut a.v6ll);
         a
     }
+}
+
+impl DevAddrs {
+    /// Whether `a` is one of the IPv4 addresses (a binary search: the
+    /// lists are sorted; the receive paths ask per ARP frame).
+    pub(crate) fn has_v4(&self, a: &[u8; 4]) -> bool {
+        self.v4.as_slice().binary_search(a).is_ok()
+    }
+
+    /// Whether `a` is one of the IPv6 addresses other than link-local.
+    pub(crate) fn has_v6(&self, a: &[u8; 16]) -> bool {
+        self.v6.as_slice().binary_search(a).is_ok()
+    }
+}
+
+/// Sorts `l` and drops its duplicates.
+fn sorted<const N: usize>(l: &mut KVec<[u8; N]>) {
+    let n = sort_addrs(l.as_mut_slice());
+    // SAFETY: `n` is at most the length, so the first `n` elements are
+    // initialised; the dropped ones are `Copy` (nothing to drop).
+    unsafe { l.set_len(n) };
 }
 
 /// Whether an address of `dev` (other than IPv6 link-local) shares its

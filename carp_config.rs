@@ -137,6 +137,13 @@ pub(crate) unsafe fn apply_request(
         // be attached after all, the old configuration and carpdev are
         // taken back.
         detach(rtnl, cd);
+        // A receive path may still be walking the old port's list at this
+        // device: re-linked into another list now, its next pointer would
+        // lead that walker into the new list and on to a head it would
+        // take for a device. Wait until every such walker is done.
+        // SAFETY: RTNL held, process context (synchronize_net expedites
+        // under RTNL).
+        unsafe { sys::synchronize_net() };
         if new != old {
             cd.with_core(|carp, addrs, mut sink| carp.set_config(t, new, addrs, &mut sink));
         }

@@ -29,7 +29,7 @@ use crate::carp_net::{carp_net_of, SendLog, Stats};
 use crate::carp_proto::{Action, Addrs, Carp, Config, Link, SendErrors, Stat, State};
 use crate::carp_sys as sys;
 use crate::carp_tx::{Batch, Tx};
-use crate::carp_util::{dev_mac, now, BhGuard, BhLock, KStatic, PcpuCounters, Rtnl};
+use crate::carp_util::{dev_mac, dev_str, now, BhGuard, BhLock, KStatic, PcpuCounters, Rcu, Rtnl};
 use core::ffi::{c_int, c_ulong};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -144,6 +144,12 @@ pub(crate) struct CarpDev {
     arp_key: [AtomicU32; 3],
     /// Per-entry, per-CPU counters ([`Entry`] kinds).
     counters: PcpuCounters,
+    /// The MTU the device was given (at creation, or by `ip link set mtu`),
+    /// which it keeps while its carpdev's allows (RTNL).
+    mtu_wanted: AtomicU32,
+    /// The device is following its carpdev's MTU (RTNL): a change the
+    /// administrator did not ask for.
+    mtu_following: AtomicBool,
 }
 
 /// What the per-entry counters count.
@@ -304,6 +310,8 @@ impl CarpDev {
             core::ptr::addr_of_mut!((*cd).live).write(AtomicBool::new(true));
             core::ptr::addr_of_mut!((*cd).snap).write(AtomicU64::new(0));
             core::ptr::addr_of_mut!((*cd).stats).write(Stats::new());
+            core::ptr::addr_of_mut!((*cd).mtu_wanted).write(AtomicU32::new((*dev).mtu));
+            core::ptr::addr_of_mut!((*cd).mtu_following).write(AtomicBool::new(false));
             BhLock::init(
                 core::ptr::addr_of_mut!((*cd).tx),
                 TxState {
@@ -658,12 +666,24 @@ impl CarpDev {
     pub(crate) fn resync_addrs(&self, rtnl: &Rtnl) {
         // SAFETY: RTNL held; the device is live.
         let mut a = unsafe { DevAddrs::read(rtnl, self.dev) };
+        if a.v4.as_slice().is_empty() && a.v6.as_slice().is_empty() {
+            // The device stops for lack of addresses: a MASTER bows out
+            // first, signed over the addresses it still has (the ones its
+            // peers know). (Nothing else runs the core in between: RTNL.)
+            self.bow_out(rtnl);
+        }
         {
             let mut st = self.state.lock();
             let same = st.addrs.v4.as_slice() == a.v4.as_slice()
                 && st.addrs.v6.as_slice() == a.v6.as_slice();
+            let same_ll = st.addrs.v6ll.as_slice() == a.v6ll.as_slice();
             core::mem::swap(&mut st.addrs, &mut a);
             if same {
+                if !same_ll {
+                    // Advertisements authenticated with the old link-local
+                    // list are verified again (the core's contract).
+                    st.carp.forget_heard();
+                }
                 return;
             }
         }
@@ -700,6 +720,47 @@ impl CarpDev {
         let link = self.link(rtnl);
         let t = now();
         self.with_core(|carp, addrs, mut sink| carp.set_link(t, link, addrs, &mut sink));
+    }
+
+    /// The device is about to stop answering (it leaves its carpdev, it is
+    /// deleted, its last address goes): every MASTER entry sends the
+    /// bow-out advertisement now, through the carpdev it still has and
+    /// signed over the addresses its peers know, so a BACKUP takes over at
+    /// once instead of after the master-down interval.
+    pub(crate) fn bow_out(&self, _rtnl: &Rtnl) {
+        self.with_core(|carp, addrs, mut sink| carp.bow_out(addrs, &mut sink));
+    }
+
+    /// The carpdev's MTU changed: a larger MTU than the carpdev's would
+    /// lose every larger frame, so the device follows it down (as vlan and
+    /// macvlan do), and back up to the MTU it was given when the carpdev's
+    /// grows again (a dip of the carpdev's MTU leaves nothing behind).
+    pub(crate) fn lower_mtu_changed(&self, _rtnl: &Rtnl) {
+        let lower = self.lower();
+        if lower.is_null() {
+            return;
+        }
+        // SAFETY: RTNL held; both devices live.
+        unsafe {
+            (*self.dev).max_mtu = (*lower).max_mtu;
+            let mtu = core::cmp::max(
+                core::cmp::min(self.mtu_wanted.load(Ordering::Relaxed), (*lower).mtu),
+                (*self.dev).min_mtu,
+            );
+            if (*self.dev).mtu != mtu {
+                self.mtu_following.store(true, Ordering::Relaxed);
+                let err = sys::dev_set_mtu(self.dev, mtu as c_int);
+                self.mtu_following.store(false, Ordering::Relaxed);
+                if err != 0 {
+                    pr_warn!(
+                        "{}: cannot follow the carpdev's MTU {} ({})\n",
+                        dev_str(self.dev),
+                        mtu,
+                        err
+                    );
+                }
+            }
+        }
     }
 
     /// Gives the device the MAC address its configuration implies (the
@@ -1030,23 +1091,52 @@ unsafe extern "C" fn carp_destructor(dev: *mut sys::net_device) {
 ///
 /// # Safety
 ///
-/// Called by the kernel with a registered carp device.
+/// Called by the kernel with a registered carp device, with or without
+/// RTNL (sysfs `iflink` reads it with neither RTNL nor RCU held).
 unsafe extern "C" fn carp_get_iflink(dev: *const sys::net_device) -> c_int {
+    // The carpdev may change and be freed meanwhile: it is freed only after
+    // a grace period that follows its removal from `lower`, so it is read
+    // inside an RCU read-side critical section.
+    let _rcu = Rcu::lock();
     // SAFETY: `dev` is a carp device; its lower device, if any, is live
-    // (RCU or RTNL held by the callers).
+    // until the read side ends.
     unsafe {
         let lower = carp_dev(dev).lower();
         if lower.is_null() {
             (*dev).ifindex
         } else {
-            (*lower).ifindex
+            core::ptr::read_volatile(core::ptr::addr_of!((*lower).ifindex))
         }
     }
+}
+
+/// `ndo_change_mtu`: at most the carpdev's MTU (a larger frame could never
+/// leave; the range checks against `min_mtu`/`max_mtu` ran before).
+///
+/// # Safety
+///
+/// Called by the kernel under RTNL with a registered carp device.
+unsafe extern "C" fn carp_change_mtu(dev: *mut sys::net_device, new_mtu: c_int) -> c_int {
+    // SAFETY: as documented; the carpdev is live under RTNL.
+    unsafe {
+        let cd = carp_dev(dev);
+        let lower = cd.lower();
+        if !lower.is_null() && new_mtu as u32 > (*lower).mtu {
+            return EINVAL.to_errno();
+        }
+        if !cd.mtu_following.load(Ordering::Relaxed) {
+            cd.mtu_wanted.store(new_mtu as u32, Ordering::Relaxed);
+        }
+        // WRITE_ONCE: lockless readers of the MTU.
+        core::ptr::write_volatile(core::ptr::addr_of_mut!((*dev).mtu), new_mtu as u32);
+    }
+    0
 }
 
 static NETDEV_OPS: sys::net_device_ops = sys::net_device_ops {
     ndo_uninit: Some(carp_uninit),
     ndo_get_iflink: Some(carp_get_iflink),
+    ndo_change_mtu: Some(carp_change_mtu),
     ndo_open: Some(carp_open),
     ndo_stop: Some(carp_stop),
     ndo_start_xmit: Some(carp_start_xmit),

@@ -6,6 +6,9 @@
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
+#include <linux/delay.h>
+#include <linux/moduleparam.h>
+#include <linux/ratelimit.h>
 #include <linux/rculist.h>
 #include <linux/rcupdate.h>
 #include <linux/rtnetlink.h>
@@ -83,6 +86,43 @@ void carp_hrtimer_init(struct hrtimer *timer, enum hrtimer_restart (*fn)(struct 
 bool carp_queue_work(struct workqueue_struct *wq, struct work_struct *work) { return queue_work(wq, work); }
 void carp_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
 void carp_consume_skb(struct sk_buff *skb) { consume_skb(skb); }
+void carp_kfree_skb_reason(struct sk_buff *skb, enum skb_drop_reason reason) { kfree_skb_reason(skb, reason); }
+/* The device of the namespace with the least ifindex >= *ifindex, which is
+ * set to it (a dump resumes from an ifindex: for_each_netdev_dump). RTNL or
+ * RCU held. */
+struct net_device *carp_netdev_from_index(struct net *net, unsigned long *ifindex)
+{ return xa_find(&net->dev_by_index, ifindex, ULONG_MAX, XA_PRESENT); }
+void carp_rcu_read_lock(void) { rcu_read_lock(); }
+
+/* Log budgets of namespaces owned by other user namespaces than the initial
+ * one: each namespace's own, and one they all share. */
+void carp_ratelimit_init(struct ratelimit_state *rs)
+{ ratelimit_state_init(rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST); }
+bool carp_ratelimit(struct ratelimit_state *rs) { return __ratelimit(rs); }
+static DEFINE_RATELIMIT_STATE(carp_untrusted_rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
+bool carp_untrusted_ratelimit(void) { return __ratelimit(&carp_untrusted_rs); }
+void carp_rcu_read_unlock(void) { rcu_read_unlock(); }
+
+#ifdef CARP_TEST_HOOKS
+/* Test kernels only (Kbuild defines CARP_TEST_HOOKS where lockdep's RCU
+ * checking is on): the next receive-path walk of a port's device list
+ * pauses this many milliseconds at its first entry, once. A test opens the
+ * window in which a writer must not re-link that entry (tests/vm/carpdev.sh). */
+static unsigned int test_walk_delay_ms;
+module_param(test_walk_delay_ms, uint, 0600);
+MODULE_PARM_DESC(test_walk_delay_ms, "test kernels: pause the next receive-path device walk (ms, once)");
+
+void carp_test_walk_delay(void)
+{
+	unsigned int ms;
+
+	if (likely(!READ_ONCE(test_walk_delay_ms)))
+		return;
+	ms = xchg(&test_walk_delay_ms, 0);
+	if (ms)
+		mdelay(min(ms, 5000U));
+}
+#endif
 void carp_netdev_hold(struct net_device *dev, netdevice_tracker *tracker, gfp_t gfp) { netdev_hold(dev, tracker, gfp); }
 void carp_netdev_put(struct net_device *dev, netdevice_tracker *tracker) { netdev_put(dev, tracker); }
 void carp_netif_addr_lock_bh(struct net_device *dev) { netif_addr_lock_bh(dev); }
@@ -139,7 +179,10 @@ struct nlattr *carp_nla_nest_start(struct sk_buff *skb, int type) { return nla_n
 void carp_nla_nest_end(struct sk_buff *skb, struct nlattr *start) { nla_nest_end(skb, start); }
 
 /* Per-CPU counters (u64 each). */
-u64 __percpu *carp_pcpu_alloc(unsigned int n) { return __alloc_percpu(n * sizeof(u64), sizeof(u64)); }
+/* Charged to the creator's memory cgroup, like the net_device itself: an
+ * unprivileged user namespace creating devices stays within its limit. */
+u64 __percpu *carp_pcpu_alloc(unsigned int n)
+{ return __alloc_percpu_gfp(n * sizeof(u64), sizeof(u64), GFP_KERNEL_ACCOUNT); }
 void carp_pcpu_free(u64 __percpu *p) { free_percpu(p); }
 void carp_pcpu_inc(u64 __percpu *p, unsigned int i) { this_cpu_inc(p[i]); }
 u64 carp_pcpu_sum(u64 __percpu *p, unsigned int i)

@@ -20,6 +20,7 @@ use core::ffi::{c_int, c_uint};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::error::to_result;
 use kernel::prelude::*;
+use kernel::types::Opaque;
 
 /// A set of carp counters (`netstat -s -p carp`), indexed by [`Stat`].
 pub(crate) struct Stats([AtomicU64; NSTATS]);
@@ -66,6 +67,10 @@ pub(crate) struct CarpNet {
     /// Whether the namespace belongs to the initial user namespace (its
     /// state changes are logged without rate limit).
     trusted: bool,
+    /// The namespace's own log budget when it is not trusted (initialised
+    /// in pernet init): an untrusted namespace never draws on the host's
+    /// `net_ratelimit` budget.
+    ratelimit: Opaque<sys::ratelimit_state>,
     /// Statistics.
     pub(crate) stats: Stats,
     /// Carp devices in the namespace, for `carp_netfilter`'s hooks
@@ -106,6 +111,7 @@ unsafe extern "C" fn carp_net_init(net: *mut sys::net) -> c_int {
             log: AtomicU8::new(log::CRIT),
             demote: AtomicU8::new(0),
             trusted,
+            ratelimit: Opaque::uninit(),
             stats: Stats::new(),
             hook_users: AtomicU32::new(0),
             sysctl: KStatic::new(crate::carp_sysctl::SysctlReg::empty()),
@@ -113,6 +119,8 @@ unsafe extern "C" fn carp_net_init(net: *mut sys::net) -> c_int {
     };
     // SAFETY: the state was just written and stays until `exit`.
     let cn = unsafe { &*slot };
+    // SAFETY: the field is ours, not used before this.
+    unsafe { sys::carp_ratelimit_init(cn.ratelimit.get()) };
     let fields = [
         cn.allow.as_ptr().cast::<u8>(),
         cn.preempt.as_ptr().cast::<u8>(),
@@ -198,7 +206,17 @@ impl CarpNet {
         if level > self.log.load(Ordering::Relaxed) {
             return false;
         }
-        if per_packet || !self.trusted {
+        if !self.trusted {
+            // Untrusted namespaces: their own budget, then the one all of
+            // them share, so that together they cannot flood the log and
+            // none of them silences the host's messages.
+            // SAFETY: initialised in pernet init; ratelimit states lock
+            // themselves.
+            return unsafe {
+                sys::carp_ratelimit(self.ratelimit.get()) && sys::carp_untrusted_ratelimit()
+            };
+        }
+        if per_packet {
             // SAFETY: net_ratelimit has no preconditions.
             return unsafe { sys::net_ratelimit() } != 0;
         }

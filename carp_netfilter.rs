@@ -85,9 +85,7 @@ unsafe extern "C" fn carp_arp_out(
     let spa = [a[14], a[15], a[16], a[17]];
     let tpa = [a[24], a[25], a[26], a[27]];
     let virtual_sender = port
-        .find(&rcu, |cd| {
-            cd.state.lock().addrs.v4.as_slice().contains(&spa)
-        })
+        .find(&rcu, |cd| cd.state.lock().addrs.has_v4(&spa))
         .is_some();
     if !virtual_sender {
         return NF_ACCEPT;
@@ -100,7 +98,7 @@ unsafe extern "C" fn carp_arp_out(
     // SAFETY: `out` is live.
     let own = unsafe { select_v4(out, tpa) }
         .filter(|own| {
-            port.find(&rcu, |cd| cd.state.lock().addrs.v4.as_slice().contains(own))
+            port.find(&rcu, |cd| cd.state.lock().addrs.has_v4(own))
                 .is_none()
         })
         .unwrap_or([0; 4]);
@@ -128,7 +126,7 @@ unsafe fn probe_instead(skb: *mut sys::sk_buff, cd: &CarpDev) {
         return;
     }
     let spa = [a[14], a[15], a[16], a[17]];
-    if cd.state.lock().addrs.v4.as_slice().contains(&spa) {
+    if cd.state.lock().addrs.has_v4(&spa) {
         a[14..18].copy_from_slice(&[0; 4]);
     }
 }

@@ -15,7 +15,7 @@
 
 use crate::carp_balance::MAX_NODES;
 use crate::carp_config::{apply_request, nla_payload, peer6_of, peer_of, Request};
-use crate::carp_dev::{carp_dev, for_each_in_net, is_carp, CarpDev, Entry};
+use crate::carp_dev::{carp_dev, is_carp, CarpDev, Entry};
 use crate::carp_events::{family, put_msg, Msg};
 use crate::carp_net::carp_net;
 use crate::carp_proto::{ConfigAttr, State};
@@ -259,8 +259,9 @@ pub(crate) unsafe extern "C" fn carp_nl_dev_get_doit(
     })
 }
 
-/// `dev-get` (dump): every carp device of the namespace; `cb->args[0]`
-/// counts those already sent.
+/// `dev-get` (dump): every carp device of the namespace, in ifindex order;
+/// `cb->args[0]` is the ifindex to resume from, so devices created or
+/// deleted between two parts of a dump are neither repeated nor skipped.
 ///
 /// # Safety
 ///
@@ -275,33 +276,35 @@ pub(crate) unsafe extern "C" fn carp_nl_dev_get_dumpit(
         let info = sys::carp_genl_info_dump(cb);
         let net = sys::carp_sock_net_of_skb(skb);
         let with_pass = privileged((*cb).skb, net);
-        let done = (*cb).__bindgen_anon_1.args[0];
-        let mut idx = 0i64;
-        let mut full = false;
+        let mut next = (*cb).__bindgen_anon_1.args[0] as core::ffi::c_ulong;
         let mut sent = 0;
+        let mut full = false;
         let rtnl = Rtnl::lock();
-        for_each_in_net(&rtnl, net, |cd| {
-            if full {
-                return;
+        loop {
+            // Devices found under RTNL are live while it is held.
+            let dev = sys::carp_netdev_from_index(net, &mut next);
+            if dev.is_null() {
+                break;
             }
-            if idx >= done {
+            if is_carp(dev) {
                 let r = put_msg(
                     skb,
                     (*info).snd_portid,
                     (*info).snd_seq,
                     sys::NLM_F_MULTI as c_int,
                     sys::CARP_CMD_DEV_GET,
-                    |m| fill_dev(m, cd, with_pass),
+                    |m| fill_dev(m, carp_dev(dev), with_pass),
                 );
                 if r.is_err() {
                     full = true;
-                    return;
+                    break;
                 }
                 sent += 1;
             }
-            idx += 1;
-        });
-        (*cb).__bindgen_anon_1.args[0] = done + sent;
+            next += 1;
+        }
+        drop(rtnl);
+        (*cb).__bindgen_anon_1.args[0] = next as _;
         if full && sent == 0 {
             return emsgsize().to_errno();
         }

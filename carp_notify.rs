@@ -72,7 +72,19 @@ unsafe extern "C" fn carp_netdev_event(
             // SAFETY: `dev` is live in its own notification.
             unsafe { lower_gone(&rtnl, dev) };
         }
+        sys::netdev_cmd_NETDEV_CHANGEMTU => {
+            // SAFETY: `dev` is live and the port's device.
+            unsafe { port.refresh_groups(&rtnl, dev) };
+            port.for_each(&rtnl, |cd| {
+                cd.lower_mtu_changed(&rtnl);
+                true
+            });
+        }
         sys::netdev_cmd_NETDEV_UP | sys::netdev_cmd_NETDEV_DOWN | sys::netdev_cmd_NETDEV_CHANGE => {
+            if event == sys::netdev_cmd_NETDEV_UP {
+                // SAFETY: `dev` is live and the port's device.
+                unsafe { port.refresh_groups(&rtnl, dev) };
+            }
             port.for_each(&rtnl, |cd| {
                 cd.update_link(&rtnl);
                 true

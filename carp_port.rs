@@ -22,7 +22,7 @@ use crate::carp_net::{carp_net, log_demote};
 use crate::carp_proto::{GROUP_V4, GROUP_V6};
 use crate::carp_sys as sys;
 use crate::carp_util::{now, ConfigFault, Protected, Rcu, Rtnl};
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use kernel::alloc::flags::__GFP_ZERO;
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -45,12 +45,25 @@ const ETH_P_IPV6: u16 = 0x86dd;
 /// free it.
 /// The port is `lower`'s `rx_handler_data` from [`Port::get_or_create`]
 /// until [`Port::release_if_unused`].
+/// `joined` has the bit of a family ([`JOINED_V4`], [`JOINED_V6`]) exactly
+/// while the port holds one reference on that family's CARP group on
+/// `lower` (written under RTNL).
 pub(crate) struct Port {
     devs: Opaque<sys::list_head>,
     /// The carp device of each vhid (the index), null where none; written
     /// under RTNL by [`Port::reindex`], read under RCU.
     vhids: [AtomicPtr<CarpDev>; 256],
+    /// The CARP groups the port joined on the lower device.
+    joined: AtomicU8,
 }
+
+/// [`Port::joined`]: the port holds 224.0.0.18 on the lower device.
+const JOINED_V4: u8 = 1;
+/// [`Port::joined`]: the port holds ff02::12 on the lower device.
+const JOINED_V6: u8 = 2;
+/// The least MTU of IPv6 (`IPV6_MIN_MTU`): below it the kernel tears the
+/// device's IPv6 state down, memberships included.
+const IPV6_MIN_MTU: u32 = 1280;
 
 // SAFETY: the list is only changed under RTNL and read under RCU.
 unsafe impl Sync for Port {}
@@ -109,8 +122,8 @@ impl Port {
         // Zeroed in place (the table is 2 KB: not built on the stack).
         let port = KBox::<Port>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
         // SAFETY: all zeroes is a valid `Port`: an `Opaque` may hold any
-        // bytes (the list head is initialised below, before use), and a
-        // zero `AtomicPtr` is null.
+        // bytes (the list head is initialised below, before use), a zero
+        // `AtomicPtr` is null and a zero `joined` holds no group.
         let port = KBox::into_raw(unsafe { port.assume_init() });
         // SAFETY: `port` is a valid, exclusively owned heap object; its list
         // head gets its final address here.
@@ -124,11 +137,12 @@ impl Port {
             drop(unsafe { KBox::from_raw(port) });
             return Err(e);
         }
-        // Advertisements are multicast: listen for them on the lower device.
-        // SAFETY: RTNL held, `lower` live.
-        unsafe { join_groups(lower, true) };
         // SAFETY: registered above; valid while RTNL is held.
-        Ok(unsafe { &*port })
+        let port = unsafe { &*port };
+        // Advertisements are multicast: listen for them on the lower device.
+        // SAFETY: `lower` is live.
+        unsafe { port.join_groups(rtnl, lower) };
+        Ok(port)
     }
 
     /// Frees the port of `lower` if no carp device uses it any more.
@@ -145,11 +159,12 @@ impl Port {
         if unsafe { !sys::carp_list_empty(port.devs.get()) } {
             return;
         }
+        // SAFETY: `lower` is live.
+        unsafe { port.leave_groups(rtnl, lower, JOINED_V4 | JOINED_V6) };
         let port: *const Port = port;
         // SAFETY: RTNL held; unregistering waits for receivers still using
         // the port (synchronize_net), after which nobody can reach it.
         unsafe {
-            join_groups(lower, false);
             sys::netdev_rx_handler_unregister(lower);
             drop(KBox::from_raw(port.cast_mut()));
         }
@@ -157,9 +172,9 @@ impl Port {
 
     /// Calls `f` for every carp device on the port until it returns false.
     /// `f` may detach the device it is given.
-    pub(crate) fn for_each<'a>(
+    pub(crate) fn for_each<'a, G: Protected>(
         &'a self,
-        _g: &'a impl Protected,
+        _g: &'a G,
         mut f: impl FnMut(&'a CarpDev) -> bool,
     ) {
         let head = self.devs.get();
@@ -169,6 +184,13 @@ impl Port {
         unsafe {
             let mut pos = sys::carp_list_next_rcu(head);
             while pos != head {
+                // Test kernels: a reader may be held here, at an entry,
+                // for as long as a test asks (the window in which a
+                // writer must not re-link the entry; tests/vm/carpdev.sh).
+                #[cfg(carp_test_hooks)]
+                if G::READER {
+                    sys::carp_test_walk_delay();
+                }
                 let next = sys::carp_list_next_rcu(pos);
                 let cd = &*pos
                     .byte_sub(core::mem::offset_of!(CarpDev, list))
@@ -238,32 +260,88 @@ impl Port {
     }
 }
 
-/// Joins (or leaves) the CARP multicast groups on a lower device, so that
-/// advertisements to 224.0.0.18 and ff02::12 are delivered locally.
-///
-/// # Safety
-///
-/// RTNL held, `lower` live.
-unsafe fn join_groups(lower: *mut sys::net_device, join: bool) {
-    let g4 = u32::from_ne_bytes(GROUP_V4);
-    let g6 = sys::in6_addr {
-        in6_u: sys::in6_addr__bindgen_ty_1 { u6_addr8: GROUP_V6 },
-    };
-    // SAFETY: RTNL held, `lower` live.
-    unsafe {
-        let in_dev = sys::carp_in_dev_rtnl(lower);
-        if !in_dev.is_null() {
-            if join {
-                sys::ip_mc_inc_group(in_dev, g4);
-            } else {
-                sys::__ip_mc_dec_group(in_dev, g4, kernel::bindings::GFP_KERNEL);
+impl Port {
+    /// Joins the CARP multicast groups the port does not hold yet on
+    /// `lower`, so that advertisements to 224.0.0.18 and ff02::12 are
+    /// delivered locally: each family where the lower device has that
+    /// family's state (IPv6 needs an MTU of at least 1280).
+    ///
+    /// # Safety
+    ///
+    /// `lower` is live and this port's device.
+    unsafe fn join_groups(&self, _rtnl: &Rtnl, lower: *mut sys::net_device) {
+        let have = self.joined.load(Ordering::Relaxed);
+        let mut now = have;
+        // SAFETY: RTNL held, `lower` live.
+        unsafe {
+            let in_dev = sys::carp_in_dev_rtnl(lower);
+            if have & JOINED_V4 == 0 && !in_dev.is_null() {
+                sys::ip_mc_inc_group(in_dev, u32::from_ne_bytes(GROUP_V4));
+                now |= JOINED_V4;
+            }
+            if have & JOINED_V6 == 0
+                && (*lower).mtu >= IPV6_MIN_MTU
+                && sys::ipv6_dev_mc_inc(lower, &group6()) == 0
+            {
+                now |= JOINED_V6;
             }
         }
-        if join {
-            sys::ipv6_dev_mc_inc(lower, &g6);
-        } else {
-            sys::ipv6_dev_mc_dec(lower, &g6);
+        self.joined.store(now, Ordering::Relaxed);
+    }
+
+    /// Leaves the groups of `which` (a mask of `JOINED_*`) that the port
+    /// holds on `lower`. (A family whose state the kernel tore down took
+    /// the membership with it: the call then finds nothing to drop.)
+    ///
+    /// # Safety
+    ///
+    /// `lower` is live and this port's device.
+    unsafe fn leave_groups(&self, _rtnl: &Rtnl, lower: *mut sys::net_device, which: u8) {
+        let have = self.joined.load(Ordering::Relaxed);
+        // SAFETY: RTNL held, `lower` live.
+        unsafe {
+            if have & which & JOINED_V4 != 0 {
+                let in_dev = sys::carp_in_dev_rtnl(lower);
+                if !in_dev.is_null() {
+                    sys::__ip_mc_dec_group(
+                        in_dev,
+                        u32::from_ne_bytes(GROUP_V4),
+                        kernel::bindings::GFP_KERNEL,
+                    );
+                }
+            }
+            if have & which & JOINED_V6 != 0 {
+                sys::ipv6_dev_mc_dec(lower, &group6());
+            }
         }
+        self.joined.store(have & !which, Ordering::Relaxed);
+    }
+
+    /// The lower device's MTU changed, or it came up: below 1280 the
+    /// kernel has torn down its IPv6 state, and with it the port's ff02::12
+    /// membership (addrconf runs before us on the notifier chain); at 1280
+    /// or more again the state is new and the group must be joined again,
+    /// else advertisements of the other hosts are never heard (both
+    /// MASTER). Also joins a family whose state did not exist at attach.
+    ///
+    /// # Safety
+    ///
+    /// `lower` is live and this port's device.
+    pub(crate) unsafe fn refresh_groups(&self, rtnl: &Rtnl, lower: *mut sys::net_device) {
+        // SAFETY: forwarded.
+        unsafe {
+            if (*lower).mtu < IPV6_MIN_MTU {
+                self.leave_groups(rtnl, lower, JOINED_V6);
+            }
+            self.join_groups(rtnl, lower);
+        }
+    }
+}
+
+/// ff02::12 as the kernel's type.
+fn group6() -> sys::in6_addr {
+    sys::in6_addr {
+        in6_u: sys::in6_addr__bindgen_ty_1 { u6_addr8: GROUP_V6 },
     }
 }
 
@@ -396,7 +474,9 @@ pub(crate) unsafe fn attach(
     Ok(())
 }
 
-/// Detaches `cd` from its carpdev (if it has one): it stops (INIT), leaves
+/// Detaches `cd` from its carpdev (if it has one): a MASTER bows out on
+/// it first (the device is deleted, or moves to another carpdev: the
+/// backups on this LAN take over at once), then it stops (INIT), leaves
 /// the port's list and the upper/lower linkage, its rx state is undone on
 /// the carpdev, and the port goes when unused. The group demotion is
 /// recomputed.
@@ -406,6 +486,7 @@ pub(crate) fn detach(rtnl: &Rtnl, cd: &CarpDev) {
         return;
     }
     let dev = cd.dev;
+    cd.bow_out(rtnl);
     cd.sync_lower(rtnl, false);
     // SAFETY: RTNL held; by the `CarpDev` invariant the device is on the
     // port's list of `lower`. INVARIANT: off the list, then no carpdev.
@@ -537,12 +618,12 @@ enum Verdict<'a> {
 
 /// The carp device on `port` holding IPv4 address `a`.
 fn by_v4<'a>(port: &'a Port, rcu: &'a Rcu, a: [u8; 4]) -> Option<&'a CarpDev> {
-    port.find(rcu, |cd| cd.state.lock().addrs.v4.as_slice().contains(&a))
+    port.find(rcu, |cd| cd.state.lock().addrs.has_v4(&a))
 }
 
 /// The carp device on `port` holding IPv6 address `a`.
 fn by_v6<'a>(port: &'a Port, rcu: &'a Rcu, a: &[u8; 16]) -> Option<&'a CarpDev> {
-    port.find(rcu, |cd| cd.state.lock().addrs.v6.as_slice().contains(a))
+    port.find(rcu, |cd| cd.state.lock().addrs.has_v6(a))
 }
 
 /// The carp device on `port` whose MAC is `mac`.

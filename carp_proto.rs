@@ -695,10 +695,10 @@ impl Config {
         }
         if let Some(p) = upd.peer {
             if let Some(a) = p {
-                if a[0] >= 224 || a == [0; 4] {
+                if a[0] >= 224 || a[0] == 127 || a == [0; 4] {
                     return Err(ConfigError {
                         attr: ConfigAttr::Peer,
-                        message: c"carppeer must be a unicast IPv4 address",
+                        message: c"carppeer must be a unicast IPv4 address, not loopback",
                     });
                 }
             }
@@ -710,7 +710,7 @@ impl Config {
                 if a[0] == 0xff || a == [0; 16] || loopback {
                     return Err(ConfigError {
                         attr: ConfigAttr::Peer6,
-                        message: c"carppeer must be a unicast IPv6 address",
+                        message: c"carppeer must be a unicast IPv6 address, not loopback",
                     });
                 }
             }
@@ -779,9 +779,79 @@ fn is_v6_linklocal(a: &[u8; 16]) -> bool {
 }
 
 /// Feeds the addresses of all `lists` to `f` in ascending order with
-/// duplicates collapsed, without allocating (OpenBSD's selection loop; the
-/// lists are small).
+/// duplicates collapsed, without allocating. The kernel keeps its lists
+/// sorted and free of duplicates from the time they change
+/// ([`sort_addrs`]), so this is a merge: linear in the number of
+/// addresses. A list that is not sorted (a caller that built one by hand)
+/// gets OpenBSD's selection loop, quadratic but the same order.
 fn for_each_sorted<const N: usize>(lists: &[&[[u8; N]]], mut f: impl FnMut(&[u8; N])) {
+    if !lists.iter().all(|l| is_sorted_set(l)) {
+        return for_each_selected(lists, f);
+    }
+    // One cursor per list (at most four lists are merged).
+    let mut at = [0usize; 4];
+    let Some(at) = at.get_mut(..lists.len()) else {
+        return for_each_selected(lists, f);
+    };
+    let mut prev: Option<[u8; N]> = None;
+    loop {
+        let mut next: Option<&[u8; N]> = None;
+        for (l, i) in lists.iter().zip(at.iter()) {
+            if let Some(a) = l.get(*i) {
+                if next.map_or(true, |n| a < n) {
+                    next = Some(a);
+                }
+            }
+        }
+        let Some(a) = next else {
+            break;
+        };
+        for (l, i) in lists.iter().zip(at.iter_mut()) {
+            if l.get(*i) == Some(a) {
+                *i += 1;
+            }
+        }
+        if prev.as_ref() != Some(a) {
+            f(a);
+            prev = Some(*a);
+        }
+    }
+}
+
+/// Heapsort's sift-down of `root` in the max-heap `l[..end]`.
+fn sift_down<T: Ord>(l: &mut [T], mut root: usize, end: usize) {
+    let end = end.min(l.len());
+    loop {
+        let Some(mut child) = root.checked_mul(2).and_then(|c| c.checked_add(1)) else {
+            return;
+        };
+        if child >= end || root >= end {
+            return;
+        }
+        // child < end <= len: child + 1 cannot overflow.
+        let right = child.wrapping_add(1);
+        if right < end && l.get(child) < l.get(right) {
+            child = right;
+        }
+        if l.get(root) >= l.get(child) {
+            return;
+        }
+        // Both below end <= len.
+        if let (Some(_), Some(_)) = (l.get(root), l.get(child)) {
+            l.swap(root, child);
+        }
+        root = child;
+    }
+}
+
+/// Whether `l` is strictly ascending (sorted, no duplicates).
+fn is_sorted_set<const N: usize>(l: &[[u8; N]]) -> bool {
+    l.windows(2).all(|w| matches!(w, [a, b] if a < b))
+}
+
+/// OpenBSD's selection loop: the smallest address above the previous one,
+/// found by scanning every list each time.
+fn for_each_selected<const N: usize>(lists: &[&[[u8; N]]], mut f: impl FnMut(&[u8; N])) {
     let mut prev: Option<[u8; N]> = None;
     loop {
         let next = lists
@@ -797,6 +867,40 @@ fn for_each_sorted<const N: usize>(lists: &[&[[u8; N]]], mut f: impl FnMut(&[u8;
             None => break,
         }
     }
+}
+
+/// Sorts an address list and drops duplicates, in place; returns the new
+/// length. O(n log n), no allocation: what the kernel does to a device's
+/// lists when they change, so that every HMAC over them is a linear merge.
+/// (A heapsort of our own: core's sorts keep panic paths, which objtool
+/// reports in the module.)
+pub fn sort_addrs<const N: usize>(l: &mut [[u8; N]]) -> usize {
+    let len = l.len();
+    for start in (0..len / 2).rev() {
+        sift_down(l, start, len);
+    }
+    for end in (1..len).rev() {
+        if let Some((first, rest)) = l.split_first_mut() {
+            if let Some(last) = rest.get_mut(end.wrapping_sub(1)) {
+                core::mem::swap(first, last);
+            }
+        }
+        sift_down(l, 0, end);
+    }
+    let mut n = 0usize;
+    for i in 0..l.len() {
+        let Some(&a) = l.get(i) else {
+            break;
+        };
+        if n.checked_sub(1).and_then(|p| l.get(p)) == Some(&a) {
+            continue;
+        }
+        if let Some(d) = l.get_mut(n) {
+            *d = a;
+        }
+        n += 1;
+    }
+    n
 }
 
 /// The IPv6 link-local address a host derives from a MAC address (modified
@@ -964,6 +1068,16 @@ pub struct Vhe {
     ad_at: Option<Time>,
     down_at: [Option<Time>; 2],
     delayed_arp: u8,
+    /// The HMAC of this entry's advertisements: it covers the key, the
+    /// vhid, the addresses and the cookie, none of which changes between
+    /// two configuration or address changes, so it is computed once after
+    /// each ([`Carp::forget_macs`]), not per advertisement.
+    sent_mac: Option<[u8; 20]>,
+    /// The counter and HMAC of the last advertisement authenticated for
+    /// this entry: a peer that sends the same counter every time (this
+    /// implementation, with its fixed cookie) is verified in constant time
+    /// until the configuration or the addresses change.
+    heard: Option<([u8; 8], [u8; 20])>,
 }
 
 impl Vhe {
@@ -976,6 +1090,8 @@ impl Vhe {
             ad_at: None,
             down_at: [None, None],
             delayed_arp: 0,
+            sent_mac: None,
+            heard: None,
         }
     }
 
@@ -1226,14 +1342,10 @@ impl Carp {
         } else {
             (self.cfg.advbase, self.effective_skew(v.advskew))
         };
-        let hmac = addrs.hmac(
-            &self.cfg.key,
-            v.vhid,
-            i == 0,
-            &v.cookie,
-            &[],
-            HmacContext::NoV6Ll,
-        );
+        let hmac = match v.sent_mac {
+            Some(m) => m,
+            None => self.sent_hmac(i, v, addrs),
+        };
         Some(
             Header {
                 version: CARP_VERSION,
@@ -1251,7 +1363,47 @@ impl Carp {
         )
     }
 
-    fn send(&self, i: usize, bowout: bool, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
+    /// The HMAC entry `i` (`v`) sends, computed over `addrs`.
+    fn sent_hmac(&self, i: usize, v: &Vhe, addrs: &Addrs<'_>) -> [u8; 20] {
+        addrs.hmac(
+            &self.cfg.key,
+            v.vhid,
+            i == 0,
+            &v.cookie,
+            &[],
+            HmacContext::NoV6Ll,
+        )
+    }
+
+    /// Forgets every entry's cached HMACs: the key, the entries or the
+    /// addresses changed. (`Carp`'s contract with its caller: every change
+    /// of the addresses it is given goes through [`Carp::set_addresses`],
+    /// a change of the IPv6 link-local list alone through
+    /// [`Carp::forget_heard`].)
+    fn forget_macs(&mut self) {
+        for v in self.vhes.iter_mut() {
+            v.sent_mac = None;
+            v.heard = None;
+        }
+    }
+
+    /// The device's IPv6 link-local addresses changed (and nothing else):
+    /// advertisements authenticated with the old ones are verified again.
+    pub fn forget_heard(&mut self) {
+        for v in self.vhes.iter_mut() {
+            v.heard = None;
+        }
+    }
+
+    fn send(&mut self, i: usize, bowout: bool, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
+        if let Some(v) = self.vhes.get(i).copied() {
+            if v.sent_mac.is_none() {
+                let m = self.sent_hmac(i, &v, addrs);
+                if let Some(v) = self.vhes.get_mut(i) {
+                    v.sent_mac = Some(m);
+                }
+            }
+        }
         if let Some(packet) = self.advert(i, bowout, addrs) {
             sink(Action::Send {
                 vhe: i,
@@ -1381,6 +1533,7 @@ impl Carp {
         self.arp_key = ArpHashKey::new(cfg.key.as_bytes());
         // INVARIANT: `carry_entries` laid the entries out as `cfg.nodes`.
         self.cfg = cfg;
+        self.forget_macs();
         if !self.running() {
             if was_running {
                 self.stop_all(sink);
@@ -1473,6 +1626,7 @@ impl Carp {
     /// own master-down timer on BACKUP entries, one that goes loses it.
     /// Without any address left the device stops.
     pub fn set_addresses(&mut self, now: Time, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
+        self.forget_macs();
         let was_running = self.running();
         let had = [self.has_v4, self.has_v6];
         self.has_v4 = !addrs.v4.is_empty();
@@ -1545,11 +1699,7 @@ impl Carp {
         }
         let was_running = self.running();
         if was_running && !link.up && link.carpdev_up {
-            for i in 0..self.cfg.count() {
-                if self.vhes.get(i).map(|v| v.state) == Some(State::Master) {
-                    self.send(i, true, addrs, sink);
-                }
-            }
+            self.bow_out(addrs, sink);
         }
         self.link = link;
         if !self.running() {
@@ -1557,6 +1707,27 @@ impl Carp {
         } else if !was_running {
             for i in 0..self.cfg.count() {
                 self.setrun(now, i, sink);
+            }
+        }
+    }
+
+    /// The device is about to stop (it is deleted, leaves its carpdev, or
+    /// loses its last address): every MASTER entry of a running device
+    /// sends the bow-out advertisement (advbase and advskew 255), signed
+    /// over `addrs`, the addresses its peers know, so they take over at
+    /// once. Its advertisement timer is stopped, so no ordinary
+    /// advertisement follows the bow-out; the caller's next change stops
+    /// the device.
+    pub fn bow_out(&mut self, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
+        if !self.running() {
+            return;
+        }
+        for i in 0..self.cfg.count() {
+            if self.vhes.get(i).map(|v| v.state) == Some(State::Master) {
+                self.send(i, true, addrs, sink);
+                if let Some(v) = self.vhes.get_mut(i) {
+                    v.ad_at = None;
+                }
             }
         }
     }
@@ -1625,7 +1796,7 @@ impl Carp {
     /// Runs every timer that expired at `now`.
     pub fn on_timer(&mut self, now: Time, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
         for i in 0..self.cfg.count() {
-            let Some(v) = self.vhes.get(i) else {
+            let Some(v) = self.vhes.get(i).copied() else {
                 continue;
             };
             let down = v.down_at.iter().flatten().any(|t| *t <= now);
@@ -1674,11 +1845,20 @@ impl Carp {
             return Err(RxError::BadVer(hdr.version));
         }
         let v = self.vhes.get(i).ok_or(RxError::BadVhid(hdr.vhid))?;
-        let key = &self.cfg.key;
-        let derived = (!addrs.v6.is_empty()).then(|| eui64_linklocal(self.mac()));
-        if !addrs.verify(key, v.vhid, i == 0, &hdr.counter, derived, &hdr.hmac) {
-            return Err(RxError::BadAuth);
+        let known = v
+            .heard
+            .is_some_and(|(c, m)| c == hdr.counter && carp_sha1::ct_eq(&m, &hdr.hmac));
+        if !known {
+            let key = &self.cfg.key;
+            let derived = (!addrs.v6.is_empty()).then(|| eui64_linklocal(self.mac()));
+            if !addrs.verify(key, v.vhid, i == 0, &hdr.counter, derived, &hdr.hmac) {
+                return Err(RxError::BadAuth);
+            }
+            if let Some(v) = self.vhes.get_mut(i) {
+                v.heard = Some((hdr.counter, hdr.hmac));
+            }
         }
+        let v = self.vhes.get(i).ok_or(RxError::BadVhid(hdr.vhid))?;
         if hdr.counter == v.cookie {
             return Err(RxError::Loop);
         }

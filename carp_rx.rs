@@ -17,7 +17,7 @@ use kernel::prelude::*;
 
 /// Validates and processes one advertisement received on `lower`; counts
 /// and logs a drop: in the namespace before a device is found, in the
-/// device (and namespace) after.
+/// device (and namespace) after. `Err` is why it was dropped.
 ///
 /// # Safety
 ///
@@ -29,7 +29,7 @@ unsafe fn input(
     ttl: u8,
     payload: Option<&[u8]>,
     len: usize,
-) {
+) -> Result<(), Dropped> {
     // SAFETY: the device's namespace lives while it receives.
     let net = unsafe { carp_net_of(lower) };
     let early = |e: RxError| {
@@ -38,9 +38,10 @@ unsafe fn input(
         }
         // SAFETY: `lower` is live.
         unsafe { log_rx(lower, e) };
+        Err(Dropped::Rx(e))
     };
     if !net.allow() {
-        return;
+        return Err(Dropped::NotAllowed);
     }
     // SAFETY: `lower` is live.
     let Some(port) = (unsafe { Port::get_rcu(rcu, lower) }) else {
@@ -68,13 +69,38 @@ unsafe fn input(
         res = carp.input(t, fam, &hdr, preempt, addrs, &mut sink);
     });
     match res {
-        Ok(()) => cd.count(Stat::Accepted),
+        Ok(()) => {
+            cd.count(Stat::Accepted);
+            Ok(())
+        }
         Err(e) => {
             if let Some(s) = e.stat() {
                 cd.count(s);
             }
             // SAFETY: the carp device is live (RCU).
             unsafe { log_rx(cd.dev, e) };
+            Err(Dropped::Rx(e))
+        }
+    }
+}
+
+/// Why an advertisement was dropped.
+enum Dropped {
+    /// `net.inet.carp.allow` is 0.
+    NotAllowed,
+    /// Refused by validation or the protocol core (counted, logged).
+    Rx(RxError),
+}
+
+impl Dropped {
+    /// The kernel's drop reason, for drop monitors (`perf trace -e
+    /// skb:kfree_skb`, dropwatch).
+    fn reason(&self) -> sys::skb_drop_reason {
+        match self {
+            Self::Rx(RxError::BadLen(_)) => sys::skb_drop_reason_SKB_DROP_REASON_PKT_TOO_SMALL,
+            Self::Rx(RxError::BadSum) => sys::skb_drop_reason_SKB_DROP_REASON_IP_CSUM,
+            Self::Rx(RxError::BadTtl(_)) => sys::skb_drop_reason_SKB_DROP_REASON_IP_INHDR,
+            _ => sys::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
         }
     }
 }
@@ -105,8 +131,10 @@ unsafe fn rcv(skb: *mut sys::sk_buff, fam: Family, ttl_at: usize) -> c_int {
         } else {
             None
         };
-        input(&rcu, lower, fam, ttl, payload, len);
-        sys::carp_consume_skb(skb);
+        match input(&rcu, lower, fam, ttl, payload, len) {
+            Ok(()) => sys::carp_consume_skb(skb),
+            Err(d) => sys::carp_kfree_skb_reason(skb, d.reason()),
+        }
     }
     0
 }

@@ -212,7 +212,12 @@ impl<T> Drop for BhGuard<'_, T> {
 ///
 /// Lookups that return references into RCU-protected data take a
 /// `&'a impl Protected` and tie their result to `'a`.
-pub(crate) trait Protected {}
+pub(crate) trait Protected {
+    /// An RCU reader (a receive path) rather than a writer holding RTNL.
+    /// (Read by the test kernels' hook only.)
+    #[cfg_attr(not(carp_test_hooks), allow(dead_code))]
+    const READER: bool = false;
+}
 
 /// The RCU read side is held (a softirq, or `rcu_read_lock`).
 ///
@@ -221,10 +226,22 @@ pub(crate) trait Protected {}
 /// While a value exists, the CPU that made it is inside an RCU read-side
 /// critical section. Not `Send`.
 pub(crate) struct Rcu {
+    owned: bool,
     _not_send: PhantomData<*mut ()>,
 }
 
 impl Rcu {
+    /// Enters an RCU read-side critical section, left when the token drops.
+    pub(crate) fn lock() -> Self {
+        // SAFETY: rcu_read_lock may be called in any context; the token
+        // unlocks it on the same CPU (not `Send`).
+        unsafe { sys::carp_rcu_read_lock() };
+        Self {
+            owned: true,
+            _not_send: PhantomData,
+        }
+    }
+
     /// The caller is in an RCU read-side critical section that outlives the
     /// token (the receive path, a softirq, an hrtimer callback).
     ///
@@ -233,12 +250,24 @@ impl Rcu {
     /// The read side must be held for the token's lifetime.
     pub(crate) unsafe fn assume() -> Self {
         Self {
+            owned: false,
             _not_send: PhantomData,
         }
     }
 }
 
-impl Protected for Rcu {}
+impl Drop for Rcu {
+    fn drop(&mut self) {
+        if self.owned {
+            // SAFETY: entered in `lock`, on this CPU.
+            unsafe { sys::carp_rcu_read_unlock() };
+        }
+    }
+}
+
+impl Protected for Rcu {
+    const READER: bool = true;
+}
 
 /// RTNL is held.
 ///

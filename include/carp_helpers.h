@@ -4,6 +4,7 @@
 #define CARP_HELPERS_H
 
 #include <linux/netdevice.h>
+#include <linux/ratelimit.h>
 #include <net/netlink.h>
 #include <net/genetlink.h>
 
@@ -23,6 +24,16 @@ void carp_init_list_head(struct list_head *list);
 void carp_list_add_tail_rcu(struct list_head *new, struct list_head *head);
 void carp_list_del_rcu(struct list_head *entry);
 struct list_head *carp_list_next_rcu(struct list_head *pos);
+struct net_device *carp_netdev_from_index(struct net *net, unsigned long *ifindex);
+void carp_rcu_read_lock(void);
+void carp_ratelimit_init(struct ratelimit_state *rs);
+bool carp_ratelimit(struct ratelimit_state *rs);
+bool carp_untrusted_ratelimit(void);
+void carp_rcu_read_unlock(void);
+void carp_kfree_skb_reason(struct sk_buff *skb, enum skb_drop_reason reason);
+#ifdef CARP_TEST_HOOKS
+void carp_test_walk_delay(void);
+#endif
 
 enum { CARP_LOCK_STATE = 0, CARP_LOCK_TX = 1 };
 void carp_spin_lock_init(spinlock_t *lock, int role);

@@ -30,5 +30,6 @@ echo
 vm_run "$kdir" 2 2G 900 /dev/null \
 	"$top/scripts/bench-lb-vm.sh $top/carp-$variant.ko ${CARP_BENCH_SECONDS:-4}" 2>/dev/null | cat || true
 (cd "$top/tools" && cargo run --release -q -p carp-core --example filter_cost &&
-	cargo run --release -q -p carp-core --example hmac_cost)
+	cargo run --release -q -p carp-core --example hmac_cost &&
+	cargo run --release -q -p carp-core --example addr_cost)
 echo "# make bench took $(( $(date +%s) - start )) s"

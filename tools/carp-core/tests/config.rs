@@ -237,11 +237,17 @@ fn pass_and_peer() {
     })
     .unwrap();
     assert_eq!(c.key.as_bytes(), b"secret");
-    let e = err(ConfigUpdate {
-        peer: Some(Some([224, 0, 0, 18])),
-        ..Default::default()
-    });
-    assert_eq!(e.attr, ConfigAttr::Peer);
+    for bad in [[224, 0, 0, 18], [127, 0, 0, 1], [127, 9, 9, 9], [0; 4]] {
+        let e = err(ConfigUpdate {
+            peer: Some(Some(bad)),
+            ..Default::default()
+        });
+        assert_eq!(e.attr, ConfigAttr::Peer);
+        assert_eq!(
+            e.text(),
+            "carppeer must be a unicast IPv4 address, not loopback"
+        );
+    }
     let c = apply(ConfigUpdate {
         peer: Some(Some([192, 0, 2, 7])),
         ..Default::default()
@@ -272,7 +278,10 @@ fn pass_and_peer() {
             ..Default::default()
         });
         assert_eq!(e.attr, ConfigAttr::Peer6);
-        assert_eq!(e.text(), "carppeer must be a unicast IPv6 address");
+        assert_eq!(
+            e.text(),
+            "carppeer must be a unicast IPv6 address, not loopback"
+        );
     }
     let c = apply(ConfigUpdate {
         peer: Some(Some([192, 0, 2, 7])),

@@ -392,6 +392,132 @@ fn bowout_on_admin_down() {
     )));
 }
 
+/// The glue's order when the last address goes (`resync_addrs`) or the
+/// device leaves its carpdev (`detach`): `bow_out` with the addresses the
+/// peers know, then the change that stops the device.
+#[test]
+fn bow_out_before_the_last_address_goes() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    assert_eq!(h.state(), State::Master);
+    h.take();
+    let mut a = vec![];
+    let (v4, v6, v6ll) = (h.v4.clone(), h.v6.clone(), h.v6ll.clone());
+    let old = Addrs {
+        v4: &v4,
+        v6: &v6,
+        v6ll: &v6ll,
+        lladdr: None,
+    };
+    h.carp.bow_out(&old, &mut |x| a.push(x));
+    let pkt = a
+        .iter()
+        .find_map(|x| match x {
+            Action::Send { packet, .. } => Some(*packet),
+            _ => None,
+        })
+        .expect("bow-out sent");
+    let hdr = Header::parse(255, &pkt).unwrap();
+    assert_eq!((hdr.advbase, hdr.advskew), (255, 255));
+    // No ordinary advertisement may follow it before the device stops.
+    assert_eq!(h.carp.next_deadline(), None);
+    h.timer(10 * S);
+    assert!(h.sent().is_empty(), "{:?}", h.actions);
+    // The backup verifies it with the old address list and takes over.
+    let mut b = Host::new(cfg(1, 100, b"pw"), 3);
+    b.take();
+    b.input(4 * S, &pkt, false).unwrap();
+    assert_eq!(b.state(), State::Master);
+    // Then the empty list stops the device, without a second bow-out.
+    h.take();
+    h.set_addresses(5 * S, &[], &[]);
+    assert_eq!(h.state(), State::Init);
+    assert!(h.sent().is_empty(), "{:?}", h.actions);
+    // A BACKUP sends nothing.
+    let mut c = Host::new(cfg(1, 100, b"pw"), 5);
+    c.take();
+    let mut a = vec![];
+    let v4 = c.v4.clone();
+    let addrs = Addrs {
+        v4: &v4,
+        v6: &[],
+        v6ll: &[],
+        lladdr: None,
+    };
+    c.carp.bow_out(&addrs, &mut |x| a.push(x));
+    assert!(a.is_empty(), "{a:?}");
+}
+
+/// The HMAC a device sends is computed once per change, and the last
+/// authenticated advertisement is remembered: both must follow every
+/// change of the addresses and of the key.
+#[test]
+fn cached_hmacs_follow_address_and_key_changes() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    assert_eq!(h.state(), State::Master);
+    h.timer(4 * S);
+    let p1 = *h.sent().last().expect("advertisement");
+    // The cached HMAC equals a fresh one.
+    assert_eq!(p1, h.advert());
+    let mut b = Host::new(cfg(1, 100, b"pw"), 3);
+    b.input(4 * S, &p1, false).unwrap();
+    // Twice: the second one from the remembered pair.
+    b.input(4 * S, &p1, false).unwrap();
+    // New addresses on both: the sender's HMAC changes with them, the old
+    // advertisement no longer authenticates.
+    let v4 = [[192, 0, 2, 1], [192, 0, 2, 2]];
+    h.take();
+    h.set_addresses(5 * S, &v4, &[]);
+    let p2 = *h.sent().last().expect("advertisement after the change");
+    assert_ne!(
+        p1[16..],
+        p2[16..],
+        "the HMAC must change with the addresses"
+    );
+    b.set_addresses(5 * S, &v4, &[]);
+    assert_eq!(b.input(5 * S, &p1, false), Err(RxError::BadAuth));
+    b.input(5 * S, &p2, false).unwrap();
+    // A new pass on the backup: the remembered pair goes too.
+    let mut a = vec![];
+    let c = b
+        .carp
+        .config()
+        .apply(&ConfigUpdate {
+            pass: Some(b"other"),
+            ..Default::default()
+        })
+        .unwrap();
+    let addrs = Addrs {
+        v4: &v4,
+        v6: &[],
+        v6ll: &[],
+        lladdr: None,
+    };
+    b.carp.set_config(6 * S, c, &addrs, &mut |x| a.push(x));
+    assert_eq!(b.input(6 * S, &p2, false), Err(RxError::BadAuth));
+    // And on the sender: its next advertisement is signed with the new key.
+    h.take();
+    let mut a = vec![];
+    let c = h
+        .carp
+        .config()
+        .apply(&ConfigUpdate {
+            pass: Some(b"other"),
+            ..Default::default()
+        })
+        .unwrap();
+    h.carp.set_config(6 * S, c, &addrs, &mut |x| a.push(x));
+    let p3 = a
+        .iter()
+        .find_map(|x| match x {
+            Action::Send { packet, .. } => Some(*packet),
+            _ => None,
+        })
+        .expect("advertisement after the pass change");
+    b.input(6 * S, &p3, false).unwrap();
+}
+
 #[test]
 fn carpdev_down_is_silent_and_restarts_in_backup() {
     let mut h = Host::new(cfg(1, 0, b"pw"), 1);

@@ -241,3 +241,62 @@ fn pass_rules() {
         "Key(<7 bytes>)"
     );
 }
+
+#[test]
+fn sort_addrs_sorts_and_drops_duplicates() {
+    let mut l = [
+        [3u8, 0, 0, 0],
+        [1, 0, 0, 0],
+        [3, 0, 0, 0],
+        [2, 0, 0, 0],
+        [1, 0, 0, 0],
+    ];
+    let n = sort_addrs(&mut l);
+    assert_eq!(&l[..n], &[[1, 0, 0, 0], [2, 0, 0, 0], [3, 0, 0, 0]]);
+    let mut e: [[u8; 4]; 0] = [];
+    assert_eq!(sort_addrs(&mut e), 0);
+}
+
+proptest! {
+    /// The HMAC over lists sorted at change time (the kernel's, merged in
+    /// linear time) equals the one over the same lists in any order with
+    /// duplicates (OpenBSD's selection).
+    #[test]
+    fn sorted_lists_hash_like_unsorted_ones(
+        v4 in proptest::collection::vec(any::<[u8; 4]>(), 0..40),
+        v6 in proptest::collection::vec(any::<[u8; 16]>(), 0..20),
+        ll in proptest::collection::vec(any::<[u8; 14]>(), 0..5),
+        dup in any::<bool>(),
+    ) {
+        let mut v4 = v4;
+        let mut v6 = v6;
+        // Some link-local ones, and duplicates across the lists too.
+        let ll: Vec<[u8; 16]> = ll.iter().map(|t| {
+            let mut a = [0u8; 16];
+            a[0] = 0xfe;
+            a[1] = 0x80;
+            a[2..].copy_from_slice(t);
+            a
+        }).collect();
+        if dup {
+            if let Some(a) = v4.first().copied() { v4.push(a); }
+            if let Some(a) = v6.first().copied() { v6.push(a); }
+            if let Some(a) = ll.first().copied() { v6.push(a); }
+        }
+        let k = Key::new(b"pw").unwrap();
+        let mut s4 = v4.clone();
+        let n4 = sort_addrs(&mut s4);
+        s4.truncate(n4);
+        let mut s6 = v6.clone();
+        let n6 = sort_addrs(&mut s6);
+        s6.truncate(n6);
+        let mut sll = ll.clone();
+        let nll = sort_addrs(&mut sll);
+        sll.truncate(nll);
+        for ctx in [HmacContext::Orig, HmacContext::NoV6Ll] {
+            let a = hmac_finish(&hmac_prefix(&k, 7, None, &v4, &v6, &ll, ctx), &[1; 8]);
+            let b = hmac_finish(&hmac_prefix(&k, 7, None, &s4, &s6, &sll, ctx), &[1; 8]);
+            prop_assert_eq!(a, b);
+        }
+    }
+}
