@@ -4,14 +4,14 @@
 #   make demo    set up everything, build, boot a VM and run the demo
 #   make check   set up everything, build, run every test (last line:
 #                "N passed, N failed")
-# Finer targets: setup, kernel, module, tools (carpctl), bench, stress, host-test,
+# Finer targets: setup, kernel, module, tools (carpctl), bench, stress, mutants, host-test,
 # lint, vm-test [T=name], clean. KVARIANT=base|debug picks the kernel (check: debug, others: base).
 
 SHELL := /bin/bash
 KVARIANT ?= base
 export KVARIANT
 
-.PHONY: all demo check setup kernel module tools host-test lint vm-test bench stress clean
+.PHONY: all demo check setup kernel module tools host-test lint vm-test bench stress mutants clean
 
 all: module tools
 
@@ -43,6 +43,12 @@ bench: module tools
 stress:
 	@scripts/setup.sh
 	@KVARIANT=debug scripts/stress.sh
+
+# Mutation testing: cargo-mutants on the host core, the curated glue
+# mutants each against its VM test (debug kernel; about an hour).
+mutants:
+	@scripts/setup.sh
+	@KVARIANT=debug scripts/mutants.sh $(or $(M),all) $(T)
 
 demo:
 	@scripts/setup.sh

@@ -93,6 +93,21 @@ pub(crate) unsafe fn apply_request(
             return Err(EINVAL);
         }
     };
+    // advbase 0 (an advertisement every 1/256 s per vhid, sent and
+    // verified in softirq, which no cgroup accounts) is for the host's
+    // administrator: a namespace of an unprivileged user's own keeps at
+    // least one advertisement per second and vhid.
+    if new.advbase == 0 && old.advbase != 0 {
+        // SAFETY: the device is registered, its namespace live.
+        if !unsafe { crate::carp_net::carp_net_of(dev) }.trusted() {
+            set_err_msg_attr(
+                extack,
+                c"carp: advbase 0 needs the initial user namespace's CAP_NET_ADMIN",
+                attr_of(ConfigAttr::Advbase),
+            );
+            return Err(EPERM);
+        }
+    }
     // The carpdev: the current one, or one given now.
     let cur = cd.lower();
     let mut lower = cur;
@@ -141,9 +156,11 @@ pub(crate) unsafe fn apply_request(
         // device: re-linked into another list now, its next pointer would
         // lead that walker into the new list and on to a head it would
         // take for a device. Wait until every such walker is done.
-        // SAFETY: RTNL held, process context (synchronize_net expedites
-        // under RTNL).
-        unsafe { sys::synchronize_net() };
+        if !cur.is_null() {
+            // SAFETY: RTNL held, process context (synchronize_net
+            // expedites under RTNL).
+            unsafe { sys::synchronize_net() };
+        }
         if new != old {
             cd.with_core(|carp, addrs, mut sink| carp.set_config(t, new, addrs, &mut sink));
         }

@@ -100,6 +100,9 @@ impl LowerMacs {
     }
 }
 
+/// The least MTU of IPv6 (`IPV6_MIN_MTU`).
+const IPV6_MIN_MTU: u32 = 1280;
+
 /// A carp device's private data (`netdev_priv`).
 ///
 /// # Invariants
@@ -669,7 +672,8 @@ impl CarpDev {
         if a.v4.as_slice().is_empty() && a.v6.as_slice().is_empty() {
             // The device stops for lack of addresses: a MASTER bows out
             // first, signed over the addresses it still has (the ones its
-            // peers know). (Nothing else runs the core in between: RTNL.)
+            // peers know); the core stays quiet until set_addresses below
+            // stops it (timers and receives run meanwhile).
             self.bow_out(rtnl);
         }
         {
@@ -678,6 +682,12 @@ impl CarpDev {
                 && st.addrs.v6.as_slice() == a.v6.as_slice();
             let same_ll = st.addrs.v6ll.as_slice() == a.v6ll.as_slice();
             core::mem::swap(&mut st.addrs, &mut a);
+            if !same {
+                // No timer or receive may use the cached HMACs of the old
+                // lists with the new ones (set_addresses comes in a later
+                // section).
+                st.carp.forget_macs();
+            }
             if same {
                 if !same_ll {
                     // Advertisements authenticated with the old link-local
@@ -731,21 +741,31 @@ impl CarpDev {
         self.with_core(|carp, addrs, mut sink| carp.bow_out(addrs, &mut sink));
     }
 
-    /// The carpdev's MTU changed: a larger MTU than the carpdev's would
-    /// lose every larger frame, so the device follows it down (as vlan and
-    /// macvlan do), and back up to the MTU it was given when the carpdev's
-    /// grows again (a dip of the carpdev's MTU leaves nothing behind).
+    /// The carpdev's MTU changed (or the device has a new carpdev): a
+    /// larger MTU than the carpdev's would lose every larger frame, so the
+    /// device follows it down (as vlan and macvlan do), and back up to the
+    /// MTU it was given when the carpdev's grows again. Not below IPv6's
+    /// 1280 while the device has IPv6 addresses: the kernel would delete
+    /// them, the HMAC covers them, and the device would no longer agree
+    /// with its peers after the dip (frames between the carpdev's MTU and
+    /// 1280 are lost meanwhile, and the carpdev has no IPv6 then anyway).
     pub(crate) fn lower_mtu_changed(&self, _rtnl: &Rtnl) {
         let lower = self.lower();
         if lower.is_null() {
             return;
         }
+        let has_v6 = !self.state.lock().addrs.v6.as_slice().is_empty();
         // SAFETY: RTNL held; both devices live.
         unsafe {
             (*self.dev).max_mtu = (*lower).max_mtu;
+            let floor = if has_v6 {
+                core::cmp::max((*self.dev).min_mtu, IPV6_MIN_MTU)
+            } else {
+                (*self.dev).min_mtu
+            };
             let mtu = core::cmp::max(
                 core::cmp::min(self.mtu_wanted.load(Ordering::Relaxed), (*lower).mtu),
-                (*self.dev).min_mtu,
+                floor,
             );
             if (*self.dev).mtu != mtu {
                 self.mtu_following.store(true, Ordering::Relaxed);
@@ -1121,10 +1141,13 @@ unsafe extern "C" fn carp_change_mtu(dev: *mut sys::net_device, new_mtu: c_int) 
     unsafe {
         let cd = carp_dev(dev);
         let lower = cd.lower();
-        if !lower.is_null() && new_mtu as u32 > (*lower).mtu {
+        // (Following the carpdev may stop at 1280 above it: see
+        // `lower_mtu_changed`.)
+        let following = cd.mtu_following.load(Ordering::Relaxed);
+        if !following && !lower.is_null() && new_mtu as u32 > (*lower).mtu {
             return EINVAL.to_errno();
         }
-        if !cd.mtu_following.load(Ordering::Relaxed) {
+        if !following {
             cd.mtu_wanted.store(new_mtu as u32, Ordering::Relaxed);
         }
         // WRITE_ONCE: lockless readers of the MTU.

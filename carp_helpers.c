@@ -96,10 +96,17 @@ void carp_rcu_read_lock(void) { rcu_read_lock(); }
 
 /* Log budgets of namespaces owned by other user namespaces than the initial
  * one: each namespace's own, and one they all share. */
+/* RATELIMIT_MSG_ON_RELEASE: no "callbacks suppressed" line per state and
+ * interval (it would escape both budgets); the states are never released. */
 void carp_ratelimit_init(struct ratelimit_state *rs)
-{ ratelimit_state_init(rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST); }
+{
+	ratelimit_state_init(rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
+	ratelimit_set_flags(rs, RATELIMIT_MSG_ON_RELEASE);
+}
 bool carp_ratelimit(struct ratelimit_state *rs) { return __ratelimit(rs); }
-static DEFINE_RATELIMIT_STATE(carp_untrusted_rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
+static struct ratelimit_state carp_untrusted_rs =
+	RATELIMIT_STATE_INIT_FLAGS(carp_untrusted_rs, DEFAULT_RATELIMIT_INTERVAL,
+				   DEFAULT_RATELIMIT_BURST, RATELIMIT_MSG_ON_RELEASE);
 bool carp_untrusted_ratelimit(void) { return __ratelimit(&carp_untrusted_rs); }
 void carp_rcu_read_unlock(void) { rcu_read_unlock(); }
 
@@ -107,7 +114,7 @@ void carp_rcu_read_unlock(void) { rcu_read_unlock(); }
 /* Test kernels only (Kbuild defines CARP_TEST_HOOKS where lockdep's RCU
  * checking is on): the next receive-path walk of a port's device list
  * pauses this many milliseconds at its first entry, once. A test opens the
- * window in which a writer must not re-link that entry (tests/vm/carpdev.sh). */
+ * window in which a writer must not re-link that entry (tests/vm/rcu-move.sh). */
 static unsigned int test_walk_delay_ms;
 module_param(test_walk_delay_ms, uint, 0600);
 MODULE_PARM_DESC(test_walk_delay_ms, "test kernels: pause the next receive-path device walk (ms, once)");

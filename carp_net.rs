@@ -174,6 +174,11 @@ pub(crate) unsafe fn carp_net_of<'a>(dev: *const sys::net_device) -> &'a CarpNet
 }
 
 impl CarpNet {
+    /// Whether the namespace belongs to the initial user namespace.
+    pub(crate) fn trusted(&self) -> bool {
+        self.trusted
+    }
+
     /// `net.inet.carp.allow`.
     pub(crate) fn allow(&self) -> bool {
         self.allow.load(Ordering::Relaxed)

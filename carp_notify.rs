@@ -72,6 +72,16 @@ unsafe extern "C" fn carp_netdev_event(
             // SAFETY: `dev` is live in its own notification.
             unsafe { lower_gone(&rtnl, dev) };
         }
+        sys::netdev_cmd_NETDEV_GOING_DOWN => {
+            // The carpdev is being closed but can still send: MASTERs bow
+            // out now, so the backups need not wait for the master-down
+            // interval (NETDEV_DOWN then stops the devices). A carpdev
+            // that loses its carrier cannot carry one.
+            port.for_each(&rtnl, |cd| {
+                cd.bow_out(&rtnl);
+                true
+            });
+        }
         sys::netdev_cmd_NETDEV_CHANGEMTU => {
             // SAFETY: `dev` is live and the port's device.
             unsafe { port.refresh_groups(&rtnl, dev) };

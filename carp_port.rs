@@ -186,7 +186,7 @@ impl Port {
             while pos != head {
                 // Test kernels: a reader may be held here, at an entry,
                 // for as long as a test asks (the window in which a
-                // writer must not re-link the entry; tests/vm/carpdev.sh).
+                // writer must not re-link the entry; tests/vm/rcu-move.sh).
                 #[cfg(carp_test_hooks)]
                 if G::READER {
                     sys::carp_test_walk_delay();
@@ -328,13 +328,25 @@ impl Port {
     ///
     /// `lower` is live and this port's device.
     pub(crate) unsafe fn refresh_groups(&self, rtnl: &Rtnl, lower: *mut sys::net_device) {
-        // SAFETY: forwarded.
+        // A family whose state the kernel tore down (IPv6 below 1280, IPv4
+        // below 68 on a device that allows it) took our membership with
+        // it: forget it without dropping anything. Then join what exists.
+        let mut gone = 0;
+        // SAFETY: RTNL held, `lower` live.
         unsafe {
-            if (*lower).mtu < IPV6_MIN_MTU {
+            if sys::carp_in_dev_rtnl(lower).is_null() {
+                gone |= JOINED_V4;
+            }
+            if sys::carp_in6_dev(lower).is_null() || (*lower).mtu < IPV6_MIN_MTU {
+                // (Below 1280 with the state still there, it is about to
+                // go: drop our reference while it can be dropped.)
                 self.leave_groups(rtnl, lower, JOINED_V6);
             }
-            self.join_groups(rtnl, lower);
         }
+        let have = self.joined.load(Ordering::Relaxed);
+        self.joined.store(have & !gone, Ordering::Relaxed);
+        // SAFETY: forwarded.
+        unsafe { self.join_groups(rtnl, lower) };
     }
 }
 
@@ -466,6 +478,7 @@ pub(crate) unsafe fn attach(
         (*dev).max_mtu = (*lower).max_mtu;
     }
     port.reindex(rtnl);
+    cd.lower_mtu_changed(rtnl);
     cd.sync_lower(rtnl, true);
     cd.set_mac(rtnl);
     cd.update_link(rtnl);
@@ -476,7 +489,9 @@ pub(crate) unsafe fn attach(
 
 /// Detaches `cd` from its carpdev (if it has one): a MASTER bows out on
 /// it first (the device is deleted, or moves to another carpdev: the
-/// backups on this LAN take over at once), then it stops (INIT), leaves
+/// backups on this LAN take over at once; a carpdev that is going away
+/// was closed before and carried the bow-out when it went down, see
+/// `carp_notify`), then it stops (INIT), leaves
 /// the port's list and the upper/lower linkage, its rx state is undone on
 /// the carpdev, and the port goes when unused. The group demotion is
 /// recomputed.

@@ -808,7 +808,8 @@ fn for_each_sorted<const N: usize>(lists: &[&[[u8; N]]], mut f: impl FnMut(&[u8;
         };
         for (l, i) in lists.iter().zip(at.iter_mut()) {
             if l.get(*i) == Some(a) {
-                *i += 1;
+                // Below the list's length: no overflow.
+                *i = i.wrapping_add(1);
             }
         }
         if prev.as_ref() != Some(a) {
@@ -898,7 +899,8 @@ pub fn sort_addrs<const N: usize>(l: &mut [[u8; N]]) -> usize {
         if let Some(d) = l.get_mut(n) {
             *d = a;
         }
-        n += 1;
+        // At most i + 1 <= len: no overflow.
+        n = n.wrapping_add(1);
     }
     n
 }
@@ -1045,13 +1047,32 @@ impl Addrs<'_> {
         if self.v6ll.contains(&d) {
             return false;
         }
+        // The device's link-local addresses and `d`, kept in order (the
+        // kernel's lists are sorted: the HMAC is then a linear merge).
         let mut ll = [[0u8; 16]; 9];
         let n = self.v6ll.len().min(8);
-        for (slot, a) in ll.iter_mut().zip(self.v6ll.iter().take(n)) {
-            *slot = *a;
+        let mut k = 0usize;
+        let mut placed = false;
+        for a in self.v6ll.iter().take(n) {
+            if !placed && d < *a {
+                if let Some(slot) = ll.get_mut(k) {
+                    *slot = d;
+                }
+                k = k.wrapping_add(1);
+                placed = true;
+            }
+            if let Some(slot) = ll.get_mut(k) {
+                *slot = *a;
+            }
+            k = k.wrapping_add(1);
         }
-        ll[n] = d;
-        ok(ll.get(..=n).unwrap_or(&[]), HmacContext::Orig)
+        if !placed {
+            if let Some(slot) = ll.get_mut(k) {
+                *slot = d;
+            }
+            k = k.wrapping_add(1);
+        }
+        ok(ll.get(..k).unwrap_or(&[]), HmacContext::Orig)
     }
 }
 
@@ -1179,6 +1200,9 @@ pub struct Carp {
     demote: u8,
     seed: u64,
     arp_key: ArpHashKey,
+    /// [`Carp::bow_out`] ran: no entry becomes MASTER (by its timer, a
+    /// peer's bow-out or preemption) until the change that follows it.
+    leaving: bool,
 }
 
 impl Carp {
@@ -1212,6 +1236,7 @@ impl Carp {
             addr_of_mut!((*p).demote).write(0);
             addr_of_mut!((*p).seed).write(seed);
             addr_of_mut!((*p).arp_key).write(ArpHashKey::default());
+            addr_of_mut!((*p).leaving).write(false);
         }
         // SAFETY: all fields are initialised above.
         let s = unsafe { slot.assume_init_mut() };
@@ -1377,10 +1402,11 @@ impl Carp {
 
     /// Forgets every entry's cached HMACs: the key, the entries or the
     /// addresses changed. (`Carp`'s contract with its caller: every change
-    /// of the addresses it is given goes through [`Carp::set_addresses`],
-    /// a change of the IPv6 link-local list alone through
-    /// [`Carp::forget_heard`].)
-    fn forget_macs(&mut self) {
+    /// of the addresses it is given, `lladdr` included, goes through
+    /// [`Carp::set_addresses`], which calls this, a change of the IPv6
+    /// link-local list alone through [`Carp::forget_heard`]; a caller
+    /// that swaps its lists under a lock calls this in the same section.)
+    pub fn forget_macs(&mut self) {
         for v in self.vhes.iter_mut() {
             v.sent_mac = None;
             v.heard = None;
@@ -1470,7 +1496,7 @@ impl Carp {
         addrs: &Addrs<'_>,
         sink: &mut impl FnMut(Action),
     ) {
-        if self.vhes.get(i).map(|v| v.state) != Some(State::Backup) {
+        if self.leaving || self.vhes.get(i).map(|v| v.state) != Some(State::Backup) {
             return;
         }
         self.set_state(i, State::Master, reason, sink);
@@ -1534,6 +1560,7 @@ impl Carp {
         // INVARIANT: `carry_entries` laid the entries out as `cfg.nodes`.
         self.cfg = cfg;
         self.forget_macs();
+        self.leaving = false;
         if !self.running() {
             if was_running {
                 self.stop_all(sink);
@@ -1627,6 +1654,7 @@ impl Carp {
     /// Without any address left the device stops.
     pub fn set_addresses(&mut self, now: Time, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
         self.forget_macs();
+        self.leaving = false;
         let was_running = self.running();
         let had = [self.has_v4, self.has_v6];
         self.has_v4 = !addrs.v4.is_empty();
@@ -1697,6 +1725,7 @@ impl Carp {
         if link == self.link {
             return;
         }
+        self.leaving = false;
         let was_running = self.running();
         if was_running && !link.up && link.carpdev_up {
             self.bow_out(addrs, sink);
@@ -1715,9 +1744,10 @@ impl Carp {
     /// loses its last address): every MASTER entry of a running device
     /// sends the bow-out advertisement (advbase and advskew 255), signed
     /// over `addrs`, the addresses its peers know, so they take over at
-    /// once. Its advertisement timer is stopped, so no ordinary
-    /// advertisement follows the bow-out; the caller's next change stops
-    /// the device.
+    /// once. The device then goes quiet until the caller's next change
+    /// (which stops it): no entry's timer runs, and no BACKUP entry
+    /// becomes MASTER (a master-down timer, a peer's bow-out), so no
+    /// ordinary advertisement follows the bow-out.
     pub fn bow_out(&mut self, addrs: &Addrs<'_>, sink: &mut impl FnMut(Action)) {
         if !self.running() {
             return;
@@ -1725,11 +1755,13 @@ impl Carp {
         for i in 0..self.cfg.count() {
             if self.vhes.get(i).map(|v| v.state) == Some(State::Master) {
                 self.send(i, true, addrs, sink);
-                if let Some(v) = self.vhes.get_mut(i) {
-                    v.ad_at = None;
-                }
+            }
+            if let Some(v) = self.vhes.get_mut(i) {
+                v.ad_at = None;
+                v.down_at = [None, None];
             }
         }
+        self.leaving = true;
     }
 
     /// The group demotion counter changed. When it rises, MASTER entries

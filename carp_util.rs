@@ -234,7 +234,8 @@ impl Rcu {
     /// Enters an RCU read-side critical section, left when the token drops.
     pub(crate) fn lock() -> Self {
         // SAFETY: rcu_read_lock may be called in any context; the token
-        // unlocks it on the same CPU (not `Send`).
+        // unlocks it in the same task (not `Send`; with preemptible RCU
+        // the task may migrate, which RCU allows).
         unsafe { sys::carp_rcu_read_lock() };
         Self {
             owned: true,
@@ -259,7 +260,7 @@ impl Rcu {
 impl Drop for Rcu {
     fn drop(&mut self) {
         if self.owned {
-            // SAFETY: entered in `lock`, on this CPU.
+            // SAFETY: entered in `lock`, by this task.
             unsafe { sys::carp_rcu_read_unlock() };
         }
     }

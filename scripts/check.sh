@@ -86,6 +86,12 @@ vm_tests() {
 	head -5 "$logdir/vm-times" | sed 's/^/      /'
 }
 
+# setup: scripts/setup.sh, its progress on the terminal; a failure counts
+# (everything after it would run on a half-installed machine).
+setup() {
+	if "$here/setup.sh"; then pass setup; else fail "setup (scripts/setup.sh)"; fi
+}
+
 # phase NAME FUNCTION...: runs a phase and records its wall-clock time.
 phases=()
 phase() {
@@ -103,7 +109,7 @@ fuzz) fuzz ;;
 vm) vm_tests "$@" ;;
 all)
 	start=$(date +%s)
-	phase "setup" "$here/setup.sh"
+	phase "setup" setup
 	phase "kernel ($variant)" step "kernel-$variant" "$here/build-kernel.sh" "$variant"
 	phase "host tests" host_tests
 	phase "fuzz" fuzz

@@ -12,11 +12,22 @@
 #   VM), ordinary messages stay in the kernel log.
 # - oops=panic (vng adds panic=-1 and -no-reboot): a crash ends the VM at
 #   once, with the oops on the console, instead of hanging the run.
+# - log_buf_len=16M: the kernel's own ring is 128 KiB (LOG_BUF_SHIFT=17);
+#   a test file's log (fault injection's stack dumps, log=7 floods) can
+#   exceed that between two of vm-run.sh's `dmesg -c`, and a splat that the
+#   ring overwrote would pass its check.
 VM_APPEND=(
 	--append no5lvl
-	--append "loglevel=5 oops=panic"
+	--append "loglevel=5 oops=panic log_buf_len=16M"
 	--append "rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose"
 )
+
+# What counts as a kernel splat in a kernel log or on a console (BUG,
+# WARNING, Oops, KASAN, UBSAN, lockdep, RCU, refcount, a device reference
+# leak, ...): vm-run.sh's check of the guest's log, the tests that consume
+# the log themselves (exported there), and vm-test.sh's check of the
+# consoles share it.
+CARP_SPLAT_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|refcount_t:|unreferenced object|general protection fault|Call Trace:|kernel BUG|list_add corruption|list_del corruption|scheduling while atomic|sleeping function called from invalid context|unregister_netdevice: waiting for'
 
 # vm_run KDIR CPUS MEM TIMEOUT CONSOLE CMD: boots KDIR's kernel, runs CMD
 # (a shell command line) in the guest as root with the host's root

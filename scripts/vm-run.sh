@@ -8,6 +8,8 @@
 # - a kernel splat during a file (BUG, WARNING, Oops, KASAN, UBSAN,
 #   lockdep, RCU, refcount, a device reference leak): "not ok - T: no
 #   kernel splat";
+# - a file that ran another number of checks than its tap_plan declares
+#   (or declares none): "not ok - T: ran K of N declared checks";
 # - kmemleak (debug kernel): cleared after insmod, scanned before and after
 #   rmmod; any new unreferenced object fails.
 #   vm-run.sh KO TEST...     (CARP_TEST_BUDGET: seconds per file; a TEST
@@ -24,8 +26,10 @@ export CARP_STRESS_DIR=$top/tests/stress CARP_STRESS=${CARP_STRESS:-0}
 export PATH=$top/tools/target/release:$PATH
 budget=${CARP_TEST_BUDGET:-300}
 
-# (Exported: tests that consume the log themselves check it with it.)
-export CARP_SPLAT_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|refcount_t:|unreferenced object|general protection fault|Call Trace:|kernel BUG|list_add corruption|list_del corruption|scheduling while atomic|sleeping function called from invalid context|unregister_netdevice: waiting for'
+# CARP_SPLAT_RE, shared with vm-test.sh's check of the consoles. (Exported:
+# tests that consume the log themselves check it with it.)
+. "$top/scripts/vm-lib.sh"
+export CARP_SPLAT_RE
 splat_re=$CARP_SPLAT_RE
 
 # (The harness between files uses shell builtins where it can: a process
@@ -38,6 +42,29 @@ dmesg_check() {
 		grep -E -B2 -A30 "$splat_re" <<<"$log" | head -80 | sed 's/^/#   /'
 	else
 		echo "ok - $name: no kernel splat"
+	fi
+}
+
+# plan_check NAME OUTPUT: the file's checks in OUTPUT (its "ok - NAME:" and
+# "not ok - NAME:" lines, without its setup failures; the harness's own
+# lines are not in it) against the count its tap_plan declared: a check
+# that did not run fails the file, as one too many (a stale plan would
+# hide the next one that stops running). (Shell builtins.)
+plan_check() {
+	local name=$1 line n= k=0
+	while IFS= read -r line; do
+		case $line in
+		"# tap_plan $name "*) n=${line##* } ;;
+		"not ok - $name: setup: "*) ;;
+		"ok - $name: "* | "not ok - $name: "*) k=$((k + 1)) ;;
+		esac
+	done <"$2"
+	if [ -z "$n" ]; then
+		echo "not ok - $name: declares its checks (no tap_plan; ran $k)"
+	elif [ "$k" != "$n" ]; then
+		echo "not ok - $name: ran $k of $n declared checks"
+	else
+		echo "ok - $name: ran its $n declared checks"
 	fi
 }
 
@@ -141,6 +168,7 @@ for t in "$@"; do
 	elif [ $rc != 0 ] || ! grep -qx "# end of $t" /tmp/vm-test.out; then
 		echo "not ok - $t: aborted (exit $rc before the end of the file)"
 	fi
+	plan_check "$t" /tmp/vm-test.out
 	read -r busy1 all1 <<<"$(cpu_busy)"
 	echo "# test $t took $took s, CPU busy $(( (busy1 - busy0) * 100 / (all1 - all0 + 1) )) %, $(mem_low) MB available at the least"
 	# Leave no namespace or process behind for the next test.

@@ -14,6 +14,8 @@
 # make check: 20 create/delete cycles, 2 of each teardown kind, 10 s of
 # concurrent configuration; CARP_STRESS=1: 1000, 100 and 180 s.
 
+# The same checks in both (the counts are inside them).
+tap_plan 15
 cycles=20 rounds=2 conc=10
 [ "${CARP_STRESS:-0}" = 1 ] && cycles=1000 rounds=100 conc=180
 ipc() { IP_LIB_DIR="$CARP_IPROUTE2/lib" ip "$@"; }

@@ -8,6 +8,7 @@
 # counter), every fuzzed one in a drop counter, and no state may change.
 # make check sends 1000; CARP_STRESS=1 sends 100 000.
 
+tap_plan 10
 count=1000
 [ "${CARP_STRESS:-0}" = 1 ] && count=100000
 top=$(cd "$CARP_STRESS_DIR/../.." && pwd)

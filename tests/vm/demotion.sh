@@ -8,35 +8,36 @@
 # The same when a's LAN 2 interface stays up but its advertisements cannot
 # be sent (a qdisc that drops everything): repeated send errors demote.
 
+tap_plan 23
 carp_load
 setup_ns lan1 lan2 a b
 for l in lan1 lan2; do
-	ip -n "$l" link add br0 type bridge
-	ip -n "$l" link set br0 up
+	ip -n "$l" link add br0 type bridge &&
+	ip -n "$l" link set br0 up || setup_fail "the bridge of $l"
 done
 ip -n lan1 addr add 192.0.2.100/24 dev br0
 ip -n lan2 addr add 198.51.100.100/24 dev br0
 n=1
 for h in a b; do
-	ip -n lan1 link add "v$h" type veth peer name eth0 netns "$h"
-	ip -n lan2 link add "v$h" type veth peer name eth1 netns "$h"
-	ip -n lan1 link set "v$h" master br0 up
-	ip -n lan2 link set "v$h" master br0 up
-	ip -n "$h" addr add 192.0.2.1$n/24 dev eth0
-	ip -n "$h" addr add 198.51.100.1$n/24 dev eth1
-	ip -n "$h" link set eth0 up
-	ip -n "$h" link set eth1 up
-	# Demotion changes are logged from level 3 (err).
-	ip netns exec "$h" sysctl -qw net.inet.carp.preempt=1 net.inet.carp.log=3
 	skew=0; [ "$h" = b ] && skew=100
-	ip -n "$h" link add carp0 link eth0 type carp
-	cctl "$h" carp0 vhid 1 advskew $skew pass g
-	ip -n "$h" link add carp1 link eth1 type carp
-	cctl "$h" carp1 vhid 2 advskew $skew pass g
-	ip -n "$h" addr add 192.0.2.1/24 dev carp0
-	ip -n "$h" addr add 198.51.100.1/24 dev carp1
-	ip -n "$h" link set carp0 up
-	ip -n "$h" link set carp1 up
+	ip -n lan1 link add "v$h" type veth peer name eth0 netns "$h" &&
+	ip -n lan2 link add "v$h" type veth peer name eth1 netns "$h" &&
+	ip -n lan1 link set "v$h" master br0 up &&
+	ip -n lan2 link set "v$h" master br0 up &&
+	ip -n "$h" addr add 192.0.2.1$n/24 dev eth0 &&
+	ip -n "$h" addr add 198.51.100.1$n/24 dev eth1 &&
+	ip -n "$h" link set eth0 up &&
+	ip -n "$h" link set eth1 up &&
+	# Demotion changes are logged from level 3 (err).
+	ip netns exec "$h" sysctl -qw net.inet.carp.preempt=1 net.inet.carp.log=3 &&
+	ip -n "$h" link add carp0 link eth0 type carp &&
+	cctl "$h" carp0 vhid 1 advskew $skew pass g &&
+	ip -n "$h" link add carp1 link eth1 type carp &&
+	cctl "$h" carp1 vhid 2 advskew $skew pass g &&
+	ip -n "$h" addr add 192.0.2.1/24 dev carp0 &&
+	ip -n "$h" addr add 198.51.100.1/24 dev carp1 &&
+	ip -n "$h" link set carp0 up &&
+	ip -n "$h" link set carp1 up || setup_fail "host $h"
 	n=$((n + 1))
 done
 both() { state_is "$1" carp0 "$2" && state_is "$1" carp1 "$2"; }
@@ -45,14 +46,14 @@ check "b is BACKUP of both" wait_for 10 both b backup
 ip -n a link set eth1 down
 check "a's LAN 2 link fails: b takes carp1 (timeout)" wait_for 15 state_is b carp1 master
 check "... and carp0 too, because a demoted its group" wait_for 10 state_is b carp0 master
-check_output "a advertises the demotion" '"demote":1' cctl a -j carp0
+check_ok_output "a advertises the demotion" '"demote":1' cctl a -j carp0
 check "a's carp0 is BACKUP" state_is a carp0 backup
 check "the LAN 1 address answers via b" bash -c \
 	"ip -n lan1 neigh flush dev br0; ip netns exec lan1 ping -c 1 -W 2 192.0.2.1 >/dev/null &&
 	 ip -n lan1 neigh show 192.0.2.1 | grep -q 00:00:5e:00:01:01 && bridge -n lan1 fdb show br br0 | grep -q '^00:00:5e:00:01:01 dev vb '"
 ip -n a link set eth1 up
 check "the link returns: a takes both back (preempt)" wait_for 15 both a master
-check_output "the demotion is gone" '"demote":0' cctl a -j carp0
+check_ok_output "the demotion is gone" '"demote":0' cctl a -j carp0
 check "b is BACKUP of both again" wait_for 10 both b backup
 
 # Send errors: every frame a sends on LAN 2 is dropped by its qdisc (the
@@ -61,11 +62,11 @@ m=$(log_mark)
 tc -n a qdisc add dev eth1 root pfifo limit 0
 check "a's advertisements on LAN 2 fail: b takes carp1" wait_for 15 state_is b carp1 master
 check "... and carp0, because send errors demoted a's group" wait_for 10 state_is b carp0 master
-check_output "a advertises the demotion" '"demote":1' cctl a -j carp0
+check_ok_output "a advertises the demotion" '"demote":1' cctl a -j carp0
 check "a's carp1 counts the failed sends" \
 	[ "$(ip -n a -s -j link show carp1 | jq '.[0].stats64.tx.dropped')" -ge 3 ]
 check "the log says why" [ "$(since "$m" 'carp1: advertisements cannot be sent: demoting')" = 1 ]
-check_output "... counted as send errors, not as a carpdev down" \
+check_ok_output "... counted as send errors, not as a carpdev down" \
 	'demoted group carp to 1 \(0 carpdev down, 1 with send errors\)' dmesg
 # Stopping the failing device ends its share of the demotion; the log
 # says it stopped, not that its sends work again.
@@ -82,6 +83,6 @@ check "up again on the failing link: demoted again" wait_for 15 bash -c \
 	"carpctl -n a -j carp0 | grep -q '\"demote\":1'"
 tc -n a qdisc del dev eth1 root
 check "sends work again: a takes both back" wait_for 15 both a master
-check_output "the demotion is gone" '"demote":0' cctl a -j carp0
+check_ok_output "the demotion is gone" '"demote":0' cctl a -j carp0
 check "the log says so" [ "$(since "$m" 'carp1: advertisements are sent again')" = 1 ]
 cleanup_ns

@@ -17,6 +17,8 @@ takeover() {
 	echo "$((t1 - t0)) $((t2 - t0))"
 }
 
+# 4 + 3 with ucarp (setup.sh installs it: its absence is a failure).
+tap_plan 7
 carp_load
 # Namespace deletion: a (advskew 0) is MASTER, b takes over when a's
 # namespace goes away.

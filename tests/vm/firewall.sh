@@ -10,13 +10,15 @@
 # every server must work, while a server cannot open one to a client. When
 # fb dies, fa takes its share, and new sessions work again.
 
+tap_plan 14
 LB="$(dirname "${BASH_SOURCE[0]}")/lbcheck.py"
 carp_load
 clients=()
 for i in $(seq 1 8); do clients+=("k$i"); done
 # One ip per namespace (ip -batch): a process start costs about half a
 # second under KASAN and TCG.
-{ for ns in lan1 lan2 fa fb s1 s2 "${clients[@]}"; do echo "netns add $ns"; done; } | ip -b -
+{ for ns in lan1 lan2 fa fb s1 s2 "${clients[@]}"; do echo "netns add $ns"; done; } | ip -b - ||
+	setup_fail "the namespaces"
 CARP_TEST_NS+=(lan1 lan2 fa fb s1 s2 "${clients[@]}")
 # The bridges: LAN 1 (clients, the firewalls' eth0), LAN 2 (servers as
 # eth0, the firewalls' eth1).
@@ -28,7 +30,7 @@ CARP_TEST_NS+=(lan1 lan2 fa fb s1 s2 "${clients[@]}")
 		echo "link add p${h}eth0 type veth peer name eth0 netns $h"
 		echo "link set p${h}eth0 master br1 up"
 	done
-} | ip -n lan1 -b -
+} | ip -n lan1 -b - || setup_fail "LAN 1"
 {
 	echo "link set lo up"
 	echo "link add br2 type bridge"
@@ -38,7 +40,7 @@ CARP_TEST_NS+=(lan1 lan2 fa fb s1 s2 "${clients[@]}")
 		echo "link add p$h$d type veth peer name $d netns $h"
 		echo "link set p$h$d master br2 up"
 	done
-} | ip -n lan2 -b -
+} | ip -n lan2 -b - || setup_fail "LAN 2"
 # host NS DEV ADDR4 ADDR6 [GW4 GW6]: the batch lines of one interface.
 host() {
 	echo "addr add $3 dev $2"
@@ -53,13 +55,13 @@ specs=()
 i=30
 for c in "${clients[@]}"; do
 	{ echo "link set lo up"; host "$c" eth0 192.0.2.$i/24 2001:db8:1::$i/64 192.0.2.1 2001:db8:1::1; } |
-		ip -n "$c" -b -
+		ip -n "$c" -b - || setup_fail "client $c"
 	specs+=("$c:192.0.2.$i:2001:db8:1::$i")
 	i=$((i + 1))
 done
 for n in 1 2; do
 	{ echo "link set lo up"; host "s$n" eth0 198.51.100.2$n/24 2001:db8:2::2$n/64 198.51.100.1 2001:db8:2::1; } |
-		ip -n "s$n" -b -
+		ip -n "s$n" -b - || setup_fail "server s$n"
 done
 fw() {	# HOST N SKEW1 SKEW2
 	local h=$1 n=$2
@@ -105,7 +107,8 @@ for s in s1 s2; do
 	ip netns exec "$s" python3 -I -S "$LB" serve "$s" 9000 \
 		"198.51.100.2${s#s}" "2001:db8:2::2${s#s}" &
 done
-nap 1
+servers_up() { listening s1 9000 2 && listening s2 9000 2; }
+check "the servers listen (port 9000, IPv4 and IPv6)" wait_for 20 servers_up
 servers=198.51.100.21,198.51.100.22,2001:db8:2::21,2001:db8:2::22
 check "every client's TCP sessions to every server work (IPv4 and IPv6)" \
 	python3 -I -S "$LB" connect 9000 "$servers" "${specs[@]}"
@@ -119,9 +122,16 @@ check "fb took its share in both directions (carp0 and carp1, vhid 2)" \
 	both_pos "$(accepted fb carp0 2)" "$(accepted fb carp1 2)"
 check "... and none of the other's" \
 	[ "$(accepted fa carp0 2)$(accepted fa carp1 2)$(accepted fb carp0 1)$(accepted fb carp1 1)" = 0000 ]
-# The ruleset is effective: new connections from LAN 2 are dropped.
+# The ruleset is effective: new connections from LAN 2 are dropped. The
+# control first: k1's server listens and answers its LAN 1 neighbour k2
+# (no firewall between them), so the failure from s1 can only be the
+# firewall's drop: a timeout (a server not yet listening would refuse).
 ip netns exec k1 python3 -I -S "$LB" serve k1 9001 192.0.2.30 2001:db8:1::30 &
-check_fail "a server cannot open a session to a client (stateful ruleset)" \
+check "k1's server listens (port 9001)" wait_for 20 listening k1 9001 2
+check_ok_output "the control: k2 opens a session to k1's server (same LAN)" '^k2 -> 192\.0\.2\.30: k1$' \
+	python3 -I -S "$LB" connect 9001 192.0.2.30 "${specs[1]}"
+check_fail_output "a server cannot open a session to a client (stateful ruleset: its SYN is dropped)" \
+	'^s1 -> 192\.0\.2\.30: FAILED \(timed out\)$' \
 	python3 -I -S "$LB" connect 9001 192.0.2.30 s1:198.51.100.21:2001:db8:2::21
 
 # fb dies (both links down): fa takes vhid 2 on both sides; new sessions

@@ -8,6 +8,9 @@
 # never shown, an election and failover configured with ip only, and no
 # change by an unprivileged user.
 
+# 55 checks per variant (plugin, built-in ip); without the plugin (a
+# failed build) the one below.
+tap_plan 110
 carp_load
 if [ ! -f "${CARP_IPROUTE2:-}/lib/link_carp.so" ]; then
 	tap_fail "iproute2: link_carp.so was built" "CARP_IPROUTE2=${CARP_IPROUTE2:-} (scripts/build-iproute2.sh)"
@@ -68,11 +71,11 @@ suite() {	# VARIANT
 		ipc -n a link add carp0 link eth0 type carp vhid 1 advskew 0 advbase 1 pass secret
 	check "$v: the same on b with advskew 100" \
 		ipc -n b link add carp0 link eth0 type carp vhid 1 advskew 100 pass secret
-	check_output "$v: ip -d link shows the carp line" \
+	check_ok_output "$v: ip -d link shows the carp line" \
 		'carp (INIT|BACKUP|MASTER) vhid 1 advbase 1 advskew 0 balancing none demote 0' \
 		ipc -n a -d link show carp0
 	check_fields "$v" a carp0 vhid advskew advbase balancing
-	check_output "$v: carpctl sees the pass set by ip" '"pass":"secret"' cctl a -j carp0
+	check_ok_output "$v: carpctl sees the pass set by ip" '"pass":"secret"' cctl a -j carp0
 	for h in a b; do
 		ipc -n "$h" addr add 192.0.2.1/24 dev carp0
 		ipc -n "$h" link set carp0 up
@@ -101,7 +104,7 @@ suite() {	# VARIANT
 	# carpnodes, one line per entry.
 	check "$v: carpnodes 5:0,6:100 balancing arp" \
 		ipc -n a link add carp1 link eth0 type carp carpnodes 5:0,6:100 balancing arp pass lb
-	check_output "$v: one line per carpnode" 'carpnode state [A-Z]+ vhid 5 advskew 0 .*carpnode state [A-Z]+ vhid 6 advskew 100' \
+	check_ok_output "$v: one line per carpnode" 'carpnode state [A-Z]+ vhid 5 advskew 0 .*carpnode state [A-Z]+ vhid 6 advskew 100' \
 		one_line a carp1
 	check_fields "$v" a carp1 carpnodes.0.vhid carpnodes.1.vhid carpnodes.1.advskew balancing
 	check "$v: JSON balancing" [ "$(json_field a carp1 balancing)" = arp ]
@@ -109,32 +112,32 @@ suite() {	# VARIANT
 	# Invalid values: ip's own error before sending, or the kernel's
 	# extack message; nothing changes.
 	before=$(config a carp0)
-	check_output "$v: vhid 0" 'vhid must be 1-255' ipc -n a link set carp0 type carp vhid 0
-	check_output "$v: vhid 256" 'vhid must be 1-255' ipc -n a link set carp0 type carp vhid 256
-	check_output "$v: advskew 255" 'advskew must be 0-254' ipc -n a link set carp0 type carp advskew 255
-	check_output "$v: advbase 255" 'advbase must be 0-254' ipc -n a link set carp0 type carp advbase 255
-	check_output "$v: a 20-byte pass" 'at most 19 bytes' ipc -n a link set carp0 type carp pass 01234567890123456789
-	check_output "$v: carpnodes syntax" 'VHID:ADVSKEW' ipc -n a link set carp0 type carp carpnodes 1-0
-	check_output "$v: 33 carpnodes" 'at most 32' ipc -n a link set carp0 type carp carpnodes \
+	check_fail_output "$v: vhid 0" 'vhid must be 1-255' ipc -n a link set carp0 type carp vhid 0
+	check_fail_output "$v: vhid 256" 'vhid must be 1-255' ipc -n a link set carp0 type carp vhid 256
+	check_fail_output "$v: advskew 255" 'advskew must be 0-254' ipc -n a link set carp0 type carp advskew 255
+	check_fail_output "$v: advbase 255" 'advbase must be 0-254' ipc -n a link set carp0 type carp advbase 255
+	check_fail_output "$v: a 20-byte pass" 'at most 19 bytes' ipc -n a link set carp0 type carp pass 01234567890123456789
+	check_fail_output "$v: carpnodes syntax" 'VHID:ADVSKEW' ipc -n a link set carp0 type carp carpnodes 1-0
+	check_fail_output "$v: 33 carpnodes" 'at most 32' ipc -n a link set carp0 type carp carpnodes \
 		"$(seq -s, 1 33 | sed 's/\([0-9]*\)/\1:0/g')"
-	check_output "$v: duplicate carpnodes (the kernel says)" 'duplicate vhid' \
+	check_fail_output "$v: duplicate carpnodes (the kernel says)" 'duplicate vhid' \
 		ipc -n a link set carp0 type carp carpnodes 1:0,1:5
-	check_output "$v: balancing with one node (the kernel says)" 'at least two carpnodes' \
+	check_fail_output "$v: balancing with one node (the kernel says)" 'at least two carpnodes' \
 		ipc -n a link set carp0 type carp balancing ip
-	check_output "$v: an unknown mode" 'balancing must be' ipc -n a link set carp0 type carp balancing fair
-	check_output "$v: a multicast carppeer" 'must be a unicast address' ipc -n a link set carp0 type carp carppeer 224.0.0.1
-	check_output "$v: a multicast IPv6 carppeer" 'must be a unicast address' ipc -n a link set carp0 type carp carppeer ff02::12
-	check_output "$v: state init" 'master or backup' ipc -n a link set carp0 type carp state init
-	check_output "$v: an unknown word" 'unknown option "bogus"' ipc -n a link set carp0 type carp bogus 1
+	check_fail_output "$v: an unknown mode" 'balancing must be' ipc -n a link set carp0 type carp balancing fair
+	check_fail_output "$v: a multicast carppeer" 'must be a unicast address' ipc -n a link set carp0 type carp carppeer 224.0.0.1
+	check_fail_output "$v: a multicast IPv6 carppeer" 'must be a unicast address' ipc -n a link set carp0 type carp carppeer ff02::12
+	check_fail_output "$v: state init" 'master or backup' ipc -n a link set carp0 type carp state init
+	check_fail_output "$v: an unknown word" 'unknown option "bogus"' ipc -n a link set carp0 type carp bogus 1
 	check "$v: the configuration is unchanged" [ "$(config a carp0)" = "$before" ]
-	check_output "$v: ip link help carp prints the syntax" 'carpnodes VHID:ADVSKEW' ipc link help carp
+	check_ok_output "$v: ip link help carp prints the syntax" 'carpnodes VHID:ADVSKEW' ipc link help carp
 
 	# Failover configured with ip only; no change by nobody.
 	check "$v: state master on a again" ipc -n a link set carp0 type carp state master advskew 0
 	check "$v: a is MASTER" wait_for 10 state_is a carp0 master
 	ipc -n a link set carp0 down
 	check "$v: b takes over when a goes down" wait_for 10 state_is b carp0 master
-	check_output "$v: an unprivileged ip link set is refused" 'not permitted' \
+	check_fail_output "$v: an unprivileged ip link set is refused" 'not permitted' \
 		ip netns exec b setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 		env IP_LIB_DIR="$pub/lib" "$ipbin" link set carp0 type carp advskew 7
 	check "$v: ... and changed nothing" [ "$(ctl b carp0 advskew)" = 100 ]

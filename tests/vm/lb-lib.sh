@@ -15,7 +15,9 @@ lan_setup a b c "${clients[@]}"
 # Preempt: the entries settle on the hosts with the lowest skew whatever
 # the order the hosts come up in (as an admin running a balanced cluster
 # sets it).
-for h in a b c; do ip netns exec "$h" sysctl -qw net.inet.carp.preempt=1; done
+for h in a b c; do
+	ip netns exec "$h" sysctl -qw net.inet.carp.preempt=1 || setup_fail "preempt on $h"
+done
 # lan_setup numbers the hosts 192.0.2.1N in order: a=.11, b=.12, c=.13,
 # the clients .14 to .115.
 i=4
@@ -53,8 +55,22 @@ counter() {
 }
 # split_ready: a MASTER of vhid 1, b of vhid 2.
 split_ready() { entry_is a 1 MASTER && entry_is b 2 MASTER; }
-lbcheck() {	# MODE MASTERS
+# lbcheck MODE MASTERS: every client's requests answered once, each by the
+# host the hash names (exit 1 otherwise), and the summary "N hosts: a=N
+# b=N" (requests per host, IPv4 and IPv6: 24 in all). In the ip modes the
+# split is fixed by the addresses: the clients (.14 to .115, 2001:db8::14
+# to ::115) fold against the VIP to 12 requests per entry with two
+# entries, 8 per entry with three (`lbcheck.py expect ip N ...` lists each
+# client's entry); in arp mode it follows the clients' random MACs.
+lbcheck() {
 	python3 -I -S "$LB" check "$1" "$2" lb 192.0.2.10 2001:db8::10 9000 "${specs[@]}"
+}
+# serving HOST...: each host's lbcheck server listens (TCP, IPv4 and IPv6):
+# a request before would be refused, and a check that a host served
+# nothing would pass on it.
+serving() {
+	local h
+	for h in "$@"; do listening "$h" 9000 2 || return 1; done
 }
 # accepted HOST: the IP filter's accepted packets, all entries.
 accepted() {

@@ -152,6 +152,12 @@ def echo_request(fam, ident, seq):
     return body
 
 
+def why(e):
+    """An OSError's message: a timeout has no strerror ("timed out"), and
+    tests tell a dropped SYN (a timeout) from a refusal by it."""
+    return e.strerror or str(e)
+
+
 def tcp_name(fam, addr, port, timeout):
     """A TCP request to addr: the server's answer, or "(error)"."""
     t = socket.socket(fam, socket.SOCK_STREAM)
@@ -160,7 +166,7 @@ def tcp_name(fam, addr, port, timeout):
         t.connect((addr, port))
         return t.recv(64).decode()
     except OSError as e:
-        return f"({e.strerror})"
+        return f"({why(e)})"
     finally:
         t.close()
 
@@ -179,7 +185,7 @@ def probe(vip4, vip6, port, ident, count=3):
             u.sendto(b"who", (vip, port))
             socks[u] = ("udp", fam, v6)
         except OSError as e:
-            udp[v6].append(f"({e.strerror})")
+            udp[v6].append(f"({why(e)})")
             u.close()
         proto = socket.IPPROTO_ICMP if fam == socket.AF_INET else socket.IPPROTO_ICMPV6
         e = socket.socket(fam, socket.SOCK_RAW, proto)
@@ -198,7 +204,7 @@ def probe(vip4, vip6, port, ident, count=3):
                 try:
                     udp[v6].append(sk.recv(64).decode())
                 except OSError as e:
-                    udp[v6].append(f"({e.strerror})")
+                    udp[v6].append(f"({why(e)})")
                 continue
             pkt = sk.recv(2048)
             if fam == socket.AF_INET:

@@ -4,10 +4,25 @@
 # every test builds its own topology from network namespaces, veth pairs and
 # bridges, using documentation address ranges only, and removes it again.
 #
-# A test file is sourced by vm-run.sh in a subshell; it calls `check` for
-# every assertion. Output is TAP: "ok N - ..." / "not ok N - ...".
+# A test file is sourced by vm-run.sh in a subshell; it declares how many
+# checks it runs (tap_plan N, near its top) and calls `check` (or one of
+# its variants) for every assertion. Output is TAP: "ok - T: ..." /
+# "not ok - T: ...".
 
 CARP_TEST_NS=()
+
+# tap_plan N: this file runs N checks (its "ok"/"not ok" lines, not counting
+# setup failures); vm-run.sh fails the file when it ran another number. A
+# count that depends on the kernel or the environment says so in N
+# (tap_plan $((have_x ? 17 : 1))), so a check that does not run cannot pass
+# unnoticed.
+tap_plan() {
+	if [[ ${1:-} =~ ^[0-9]+$ ]]; then
+		echo "# tap_plan $CARP_TEST $1"
+	else
+		tap_fail "tap_plan: '${1:-}' is not a count of checks"
+	fi
+}
 
 # check DESCRIPTION COMMAND...: run COMMAND, report ok/not ok.
 check() {
@@ -32,7 +47,9 @@ check_fail() {
 }
 
 # check_output DESCRIPTION PATTERN COMMAND...: COMMAND succeeds or fails,
-# and its output (stdout+stderr) matches the extended regex PATTERN.
+# and its output (stdout+stderr) matches the extended regex PATTERN. Only
+# where the exit status says nothing; otherwise check_ok_output or
+# check_fail_output, so that the status is never ignored.
 check_output() {
 	local desc=$1 pat=$2; shift 2
 	local out
@@ -42,6 +59,49 @@ check_output() {
 	else
 		tap_fail "$desc" "output did not match /$pat/: $out"
 	fi
+}
+
+# check_ok_output DESCRIPTION PATTERN COMMAND...: COMMAND succeeds (exit 0)
+# and its output matches PATTERN: where the command's success is part of
+# the claim (a read-back, or a checker such as lbcheck.py that exits 1 on
+# a mismatch and prints a summary line either way).
+check_ok_output() {
+	local desc=$1 pat=$2; shift 2
+	local out rc
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		tap_fail "$desc" "the command failed (exit $rc): $out"
+	elif grep -Eq -- "$pat" <<<"$out"; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc" "output did not match /$pat/: $out"
+	fi
+}
+
+# check_fail_output DESCRIPTION PATTERN COMMAND...: COMMAND fails (non-zero
+# exit) with output matching PATTERN: a refusal, with its message.
+check_fail_output() {
+	local desc=$1 pat=$2; shift 2
+	local out
+	if out=$("$@" 2>&1); then
+		tap_fail "$desc" "unexpectedly succeeded: $out"
+	elif grep -Eq -- "$pat" <<<"$out"; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc" "output did not match /$pat/: $out"
+	fi
+}
+
+# replay RC WORDS...: prints WORDS (joined by spaces, as echo) and returns
+# RC: a command's saved output and exit status, for the checks above
+# (out=$(cmd); rc=$?; check_ok_output DESC PAT replay "$rc" "$out"). A
+# function: no process start.
+replay() {
+	local rc=$1
+	shift
+	printf '%s\n' "$*"
+	return "$rc"
 }
 
 # check_absent DESCRIPTION PATTERN COMMAND...: COMMAND succeeds and its
@@ -153,11 +213,20 @@ tap_fail() {
 	return 0
 }
 
+# setup_fail WHAT: a step of the file's topology failed: "not ok - T:
+# setup: WHAT", so a half-built topology cannot pass silently. The checks
+# after it still run (and show what the failure broke); vm-run.sh does not
+# count setup lines against the plan. Returns 1.
+setup_fail() {
+	tap_fail "setup: $1"
+	return 1
+}
+
 # setup_ns NAME...: create namespaces with lo up; removed by cleanup_ns.
 setup_ns() {
 	local ns
 	for ns in "$@"; do
-		ip netns add "$ns" || return 1
+		ip netns add "$ns" || { setup_fail "setup_ns $ns"; return 1; }
 		ip -n "$ns" link set lo up
 		CARP_TEST_NS+=("$ns")
 	done
@@ -177,6 +246,25 @@ cleanup_ns() {
 exec {CARP_NAP_FD}<> <(:)
 nap() {
 	read -rt "$1" -u "$CARP_NAP_FD" _ || :
+}
+
+# capturing NS DEV: a packet socket is bound to DEV in NS: a tcpdump started
+# in the background captures now (frames sent before would be missed, and a
+# check that a frame is absent would pass on them). (ss -H: without it the
+# header line alone matched.)
+capturing() {
+	local s
+	s=$(ip netns exec "$1" ss -H -0 -a) && [[ $s == *":$2"[[:space:]]* ]]
+}
+
+# listening NS PORT [COUNT]: at least COUNT (1) TCP sockets listen on PORT
+# in NS: a server started in the background is ready. (Shell builtins
+# apart from ss: it is polled.)
+listening() {
+	local s l n=0
+	s=$(ip netns exec "$1" ss -H -ltn "sport = :$2") || return 1
+	while read -r l; do [ -n "$l" ] && n=$((n + 1)); done <<<"$s"
+	[ "$n" -ge "${3:-1}" ]
 }
 
 # wait_for TIMEOUT_S COMMAND...: poll COMMAND every 0.1 s until it succeeds.
@@ -206,7 +294,7 @@ as_nobody() {
 
 # The module under test.
 carp_load() {
-	[ -d /sys/module/carp ] || insmod "$CARP_KO"
+	[ -d /sys/module/carp ] || insmod "$CARP_KO" || setup_fail "insmod $CARP_KO"
 }
 carp_unload() {
 	[ ! -d /sys/module/carp ] || rmmod carp
@@ -254,13 +342,14 @@ state_is() {
 
 # lan_setup HOST...: a bridge in namespace "lan" (192.0.2.100/24 on br0)
 # and one namespace per host with eth0 on the bridge, 192.0.2.1N/24.
+# A failure prints "not ok - T: setup: ..." (setup_fail).
 lan_setup() {
 	# ip -batch: every process start costs seconds under KASAN and TCG.
 	local i=1 h
 	{
 		echo "netns add lan"
 		for h in "$@"; do echo "netns add $h"; done
-	} | ip -b - || return 1
+	} | ip -b - || { setup_fail "lan_setup $*: the namespaces"; return 1; }
 	CARP_TEST_NS+=(lan "$@")
 	{
 		echo "link set lo up"
@@ -272,9 +361,9 @@ lan_setup() {
 			echo "link add v$h type veth peer name eth0 netns $h"
 			echo "link set dev v$h master br0 up"
 		done
-	} | ip -n lan -b - || return 1
+	} | ip -n lan -b - || { setup_fail "lan_setup $*: the bridge and its ports"; return 1; }
 	for h in "$@"; do
-		ip -n "$h" -b - <<-EOF || return 1
+		ip -n "$h" -b - <<-EOF || { setup_fail "lan_setup $*: host $h"; return 1; }
 			link set lo up
 			addr add 192.0.2.1$i/24 dev eth0
 			addr add 2001:db8::1$i/64 dev eth0 nodad
@@ -285,13 +374,15 @@ lan_setup() {
 }
 
 # carp_setup HOST DEV VHID ADVSKEW [extra carpctl settings]: carp device on
-# eth0 with VIP 192.0.2.1/24, pass "secret".
+# eth0 with VIP 192.0.2.1/24, pass "secret". A failure prints "not ok - T:
+# setup: ..." (inside a check: in its details).
 carp_setup() {
 	local h=$1 dev=$2 vhid=$3 skew=$4; shift 4
 	ip -n "$h" link add "$dev" link eth0 type carp &&
 	cctl "$h" "$dev" vhid "$vhid" advskew "$skew" pass secret "$@" &&
 	ip -n "$h" addr add 192.0.2.1/24 dev "$dev" &&
-	ip -n "$h" link set "$dev" up
+	ip -n "$h" link set "$dev" up ||
+	setup_fail "carp_setup $h $dev $vhid $skew $*"
 }
 
 # carp6_pair VHID VIP: carp6 on hosts a (advskew 0) and b (advskew 100),
@@ -300,9 +391,10 @@ carp6_pair() {
 	local h
 	for h in a b; do
 		ip -n "$h" link add carp6 link eth0 type carp &&
-		ip -n "$h" addr add "$2/64" dev carp6 nodad || return 1
+		ip -n "$h" addr add "$2/64" dev carp6 nodad || { setup_fail "carp6_pair $*: host $h"; return 1; }
 	done
-	cctl a carp6 vhid "$1" advskew 0 pass six && cctl b carp6 vhid "$1" advskew 100 pass six
+	cctl a carp6 vhid "$1" advskew 0 pass six && cctl b carp6 vhid "$1" advskew 100 pass six ||
+		setup_fail "carp6_pair $*: carpctl"
 }
 
 # now_ms: wall-clock milliseconds (a builtin: no process start).

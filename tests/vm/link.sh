@@ -3,29 +3,30 @@
 # The carp link type: create, delete, lower device removal, module unload,
 # namespaces, and clear errors on bad requests.
 
+tap_plan 27
 carp_load
 setup_ns carp-a carp-b
-ip -n carp-a link add veth0 type veth peer name veth0 netns carp-b
-ip -n carp-a link set veth0 up
-ip -n carp-b link set veth0 up
+ip -n carp-a link add veth0 type veth peer name veth0 netns carp-b &&
+ip -n carp-a link set veth0 up &&
+ip -n carp-b link set veth0 up || setup_fail "veth0 between carp-a and carp-b"
 
 check "create carp0 on veth0" ip -n carp-a link add carp0 link veth0 type carp
 check "carp0 is of kind carp" carp_kind carp-a carp0
-check_output "carp0 is an Ethernet device" 'link/ether' ip -n carp-a link show carp0
-check_output "carp0 is stacked on veth0" 'carp0@veth0' ip -n carp-a link show carp0
+check_ok_output "carp0 is an Ethernet device" 'link/ether' ip -n carp-a link show carp0
+check_ok_output "carp0 is stacked on veth0" 'carp0@veth0' ip -n carp-a link show carp0
 check "carp0 comes up" ip -n carp-a link set carp0 up
-check_output "carp0 has no carrier in INIT" 'NO-CARRIER' ip -n carp-a link show carp0
+check_ok_output "carp0 has no carrier in INIT" 'NO-CARRIER' ip -n carp-a link show carp0
 check "a second carp device shares the lower device" \
 	ip -n carp-a link add carp1 link veth0 type carp
 check "ip link del removes carp0" ip -n carp-a link del carp0
 check "carp0 is gone" link_absent carp-a carp0
 check "carp1 is still there" link_exists carp-a carp1
 
-check_output "a loopback lower device is refused" 'Ethernet' \
+check_fail_output "a loopback lower device is refused" 'Ethernet' \
 	ip -n carp-a link add carp9 link lo type carp
-check_output "carp on carp is refused" 'carp device on a carp device' \
+check_fail_output "carp on carp is refused" 'carp device on a carp device' \
 	ip -n carp-a link add carp9 link carp1 type carp
-check_output "a missing lower device is refused (by the kernel)" 'lower device not found' \
+check_fail_output "a missing lower device is refused (by the kernel)" 'lower device not found' \
 	carpnl carp-a add carp9 linkindex 9999
 
 # Deleting the lower device deletes the carp devices on it.
@@ -66,7 +67,7 @@ ip -n carp-a link add br0 type bridge
 check "the lower device's rx_handler is free again (bridge port)" \
 	ip -n carp-a link set dummy0 master br0
 check "the module loads again" insmod "$CARP_KO"
-check_output "a bridge port cannot be a carpdev: clear error" 'rx_handler busy' \
+check_fail_output "a bridge port cannot be a carpdev: clear error" 'rx_handler busy' \
 	ip -n carp-a link add carp5 link dummy0 type carp
 ip -n carp-a link set dummy0 nomaster
 check "create works after reload" \

@@ -6,9 +6,10 @@
 # become MASTER (the control), with carppeer (IPv4) and an IPv6 carppeer
 # they elect one and fail over.
 
+tap_plan 30
 carp_load
 lan_setup a b c
-ip netns exec lan nft -f - <<-'EOF'
+ip netns exec lan nft -f - <<-'EOF' || setup_fail "the bridge's multicast filter"
 	table bridge nomcast {
 		chain forward {
 			type filter hook forward priority 0; policy accept;
@@ -27,19 +28,29 @@ carp_setup b carp0 1 100
 check "control: a becomes MASTER" wait_for 10 state_is a carp0 master
 check "control: without carppeer b becomes MASTER too (multicast blocked)" \
 	wait_for 10 state_is b carp0 master
-check_output "control: the bridge dropped the multicast advertisements" \
+check_ok_output "control: the bridge dropped the multicast advertisements" \
 	'ip daddr 224.0.0.18 counter packets [1-9]' ip netns exec lan nft list table bridge nomcast
 
+# advbase 5 for the handover: a MASTER advertises to a new carppeer at
+# once, so b hears a within a moment of a's carppeer, not at a's next
+# periodic advertisement (up to 5 s later).
+cctl a carp0 advbase 5
+cctl b carp0 advbase 5
 cctl b carp0 carppeer 192.0.2.11
+t0=$(now_ms)
 cctl a carp0 carppeer 192.0.2.12
 check "with carppeer b steps down: one MASTER" wait_for 10 state_is b carp0 backup
+took=$(($(now_ms) - t0))
+check "... at once: a advertised to its new peer ($took ms < 2500, advbase 5)" [ "$took" -lt 2500 ]
 check "a stays MASTER" state_is a carp0 master
+cctl a carp0 advbase 1
+cctl b carp0 advbase 1
 nap 4
 check "b stays BACKUP for longer than a master-down interval (4 s)" state_is b carp0 backup
-check_output "the client reaches the VIP" '1 received' ip netns exec c ping -c 1 -W 2 192.0.2.1
+check_ok_output "the client reaches the VIP" '1 received' ip netns exec c ping -c 1 -W 2 192.0.2.1
 ip netns exec b tcpdump -i eth0 -U -n -e -w /tmp/peer-$$.pcap 'ip proto 112' 2>/dev/null &
 dump=$!
-wait_for 10 bash -c "ip netns exec b ss -0 -a | grep -q ."
+check "tcpdump captures on b's eth0" wait_for 10 capturing b eth0
 nap 3
 kill "$dump"; wait "$dump" 2>/dev/null
 ads=$(carp_adverts /tmp/peer-$$.pcap | grep ' 192.0.2.11 ')
@@ -86,7 +97,7 @@ cctl a carp6 carppeer 2001:db8::12
 check "IPv6 carppeer: b steps down" wait_for 10 state_is b carp6 backup
 ip netns exec b tcpdump -i eth0 -U -n -w /tmp/peer6-$$.pcap 'ip6 and ip6[6] == 112' 2>/dev/null &
 dump=$!
-wait_for 10 bash -c "ip netns exec b ss -0 -a | grep -q ."
+check "IPv6: tcpdump captures on b's eth0" wait_for 10 capturing b eth0
 nap 4
 check "... and stays BACKUP for longer than a master-down interval" state_is b carp6 backup
 kill "$dump"; wait "$dump" 2>/dev/null
@@ -100,8 +111,8 @@ ip -n a link set carp6 down
 check "a goes down (bow-out to the peer): b takes over" wait_for 5 state_is b carp6 master
 check "... at once, by the bow-out" [ "$(since "$m" 'vhid 6): BACKUP -> MASTER (master bowed out)')" = 1 ]
 dmesg | tail -n +$((m + 1)) | grep 'vhid 6' | sed 's/^/# /'
-check_output "carppeer must be unicast (the kernel says)" 'unicast IPv6' cctl a carp6 carppeer ff02::1
+check_fail_output "carppeer must be unicast (the kernel says)" 'unicast IPv6' cctl a carp6 carppeer ff02::1
 peer6_of() { cctl a carp6 carppeer fe80::1 && cctl a -j carp6 | jq -r .carppeer6; }
-check_output "a link-local peer is accepted" '^fe80::1$' peer6_of
+check_ok_output "a link-local peer is accepted" '^fe80::1$' peer6_of
 rm -f /tmp/peer-$$.pcap /tmp/peer6-$$.pcap
 cleanup_ns

@@ -25,6 +25,7 @@ ucarp_backup() {
 		! grep -q 'Switching to state: MASTER' "$UCARP_LOG"
 }
 
+tap_plan 8
 if ! command -v ucarp >/dev/null; then
 	echo "not ok - ucarp: ucarp is not installed"
 	return 0 2>/dev/null || exit 0

@@ -3,6 +3,7 @@
 # Our advertisements on the wire, dissected by tshark as CARP (fields as
 # configured) and their HMAC recomputed independently (Python's hmac).
 
+tap_plan 5
 carp_load
 lan_setup a x
 carp_setup a carp0 5 10
@@ -19,12 +20,13 @@ all=$(tshark -r "$pcap" -o ip.try_heuristic_first:TRUE -T fields -E separator=' 
 	-e eth.src -e ip.ttl -e ip.dst -e carp.version -e carp.type -e carp.vhid \
 	-e carp.advskew -e carp.adver_int -e carp.authlen -e carp.demotion -e carp.counter \
 	-e carp.hmac -e ipv6.dst -e ipv6.hlim 2>/dev/null)
+rc=$?
 fields=$(grep ' 224\.0\.0\.18 ' <<<"$all")
 echo "$all" | head -3 | sed 's/^/# /'
-check_output "tshark dissects them as CARP v2 advertisements" \
-	'^00:00:5e:00:01:05 255 224\.0\.0\.18 2 1 5 10 1 7 0 ' echo "$fields"
-check_output "IPv6 advertisements go to ff02::12 with hop limit 255" 'ff02::12 255$' \
-	echo "$all"
+check_ok_output "tshark dissects them as CARP v2 advertisements" \
+	'^00:00:5e:00:01:05 255 224\.0\.0\.18 2 1 5 10 1 7 0 ' replay "$rc" "$fields"
+check_ok_output "IPv6 advertisements go to ff02::12 with hop limit 255" 'ff02::12 255$' \
+	replay "$rc" "$all"
 # The HMAC of every captured advertisement, IPv4 and IPv6, recomputed from
 # the raw frames: key = pass; message = version, type, vhid, the sorted
 # IPv4 and IPv6 (not link-local) addresses, then the counter (OpenBSD);

@@ -4,17 +4,20 @@
 # (tools/net/ynl/cli.py) with our spec: set, dump, a policy error and the
 # events group. (Few calls: each python start is slow under TCG.)
 
+tap_plan 14
 carp_load
 lan_setup h1
 carp_setup h1 carp0 7 50
 
 check "dev-set advskew/advbase/pass/state" \
 	ynl h1 --do dev-set --json '{"ifname": "carp0", "advskew": 100, "advbase": 2, "pass": "6f74686572", "state": "master"}'
-out=$(ynl h1 --dump dev-get | tr -d '\n')
-check_output "dump shows vhid, advskew, advbase" "'advbase': 2, +'advskew': 100.*'vhid': 7" echo "$out"
-check_output "dump shows the pass to root" "'pass': b'other'" echo "$out"
-check_output "dump shows the forced state" "'state': 'master'" echo "$out"
-check_output "vhid 256 is refused by the policy" 'out of range' \
+out=$(ynl h1 --dump dev-get)
+rc=$?
+out=${out//$'\n'/}
+check_ok_output "dump shows vhid, advskew, advbase" "'advbase': 2, +'advskew': 100.*'vhid': 7" replay "$rc" "$out"
+check_ok_output "dump shows the pass to root" "'pass': b'other'" replay "$rc" "$out"
+check_ok_output "dump shows the forced state" "'state': 'master'" replay "$rc" "$out"
+check_fail_output "vhid 256 is refused by the policy" 'out of range' \
 	ynl h1 --do dev-set --json '{"ifname": "carp0", "vhid": 256}'
 # Out-of-range values straight to the kernel (carpctl refuses them before
 # sending): each refused by the policy or the core with its message, the
@@ -34,14 +37,15 @@ out=$(ip netns exec h1 python3 "$(dirname "${BASH_SOURCE[0]}")/ynlraw.py" "$KSRC
 	'{"ifname": "carp0", "vhid": 3, "node": [{"vhid": 4}]}' \
 	'{"ifname": "carp0", "peer6": "c0000201"}' \
 	'{"ifname": "carp0", "peer6": "ff020000000000000000000000000012"}' 2>&1)
+rc=$?
 echo "$out" | sed 's/^/# raw: /'
-check "all twelve raw requests were refused" [ "$(grep -c '^error' <<<"$out")" = 12 ]
-check_output "... vhid 0 by its range" 'out of range|vhid' sed -n 1p <<<"$out"
-check_output "... state init by the core" 'state must be backup or master' sed -n 6p <<<"$out"
-check_output "... a 20-byte pass" 'pass|out of range|long' sed -n 7p <<<"$out"
-check_output "... a good advskew with a bad advbase: all of it" 'advbase|out of range' sed -n 8p <<<"$out"
-check_output "... a 4-byte IPv6 peer by the policy" 'policy|Invalid|length' sed -n 11p <<<"$out"
-check_output "... a multicast IPv6 peer by the core" 'carppeer must be a unicast IPv6 address' sed -n 12p <<<"$out"
+check "all twelve raw requests were refused (ynlraw.py exit $rc)" [ "$rc" = 0 -a "$(grep -c '^error' <<<"$out")" = 12 ]
+check_ok_output "... vhid 0 by its range" 'out of range|vhid' sed -n 1p <<<"$out"
+check_ok_output "... state init by the core" 'state must be backup or master' sed -n 6p <<<"$out"
+check_ok_output "... a 20-byte pass" 'pass|out of range|long' sed -n 7p <<<"$out"
+check_ok_output "... a good advskew with a bad advbase: all of it" 'advbase|out of range' sed -n 8p <<<"$out"
+check_ok_output "... a 4-byte IPv6 peer by the policy" 'policy|Invalid|length' sed -n 11p <<<"$out"
+check_ok_output "... a multicast IPv6 peer by the core" 'carppeer must be a unicast IPv6 address' sed -n 12p <<<"$out"
 check "the configuration is unchanged" [ "$(cctl h1 -j carp0)" = "$before" ]
 # Events: the listener subscribes, listens for 10 s and prints what it
 # got; the device goes down and up every 2 s until the listener exits
@@ -54,7 +58,8 @@ while kill -0 $pid 2>/dev/null; do
 	ip -n h1 link set carp0 up
 done
 wait $pid
-check_output "events carry state changes with their reason" "'reason': '(stopped|start)'" \
-	cat /tmp/ynl-events
+rc=$?
+check_ok_output "events carry state changes with their reason" "'reason': '(stopped|start)'" \
+	replay "$rc" "$(</tmp/ynl-events)"
 rm -f /tmp/ynl-events
 cleanup_ns
