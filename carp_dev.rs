@@ -419,15 +419,14 @@ impl CarpDev {
                 lower,
                 dev: &self.stats,
                 net: net_stats,
-                mode: carp.config().balancing,
-                peer: carp.config().peer,
-                peer6: carp.config().peer6,
             };
             let carrier_up = *carrier;
             f(carp, &addrs, &mut |a| match a {
-                Action::Send { packet, v4, v6, .. } => {
+                Action::Send {
+                    packet, v4, v6, to, ..
+                } => {
                     if !lower.is_null() {
-                        built &= builder.advert(&mut batch, &packet, v4, v6, &addrs);
+                        built &= builder.advert(&mut batch, &packet, v4, v6, &to, &addrs);
                     }
                 }
                 Action::State {
@@ -571,6 +570,13 @@ impl CarpDev {
         let i = carp_balance::arp_select(&key, mac, usize::from(snap.count), snap.mask)?;
         snap.running
             .then(|| (i, carp_balance::virtual_mac(self.entry_vhid(i))))
+    }
+
+    /// In ARP balancing, the MAC of the first entry this host is MASTER of.
+    pub(crate) fn own_entry_mac(&self, snap: &Snapshot) -> Option<[u8; 6]> {
+        (0..usize::from(snap.count))
+            .find(|&i| snap.master_of(i))
+            .map(|i| carp_balance::virtual_mac(self.entry_vhid(i)))
     }
 
     /// The entry ARP balancing assigns to the host with MAC `mac`.
@@ -1005,9 +1011,14 @@ unsafe extern "C" fn carp_start_xmit(
     }
     // SAFETY: `lower` is live (RCU: we run with BHs off); the skb is ours.
     let fixed = unsafe {
-        crate::carp_tx::fix_l2(skb, snap.mode, dev_mac(lower), |dst| {
-            cd.arp_entry(&snap, dst).map(|(_, mac)| mac)
-        })
+        crate::carp_tx::fix_l2(
+            skb,
+            dev,
+            snap.mode,
+            dev_mac(lower),
+            |dst| cd.arp_entry(&snap, dst).map(|(_, mac)| mac),
+            || cd.own_entry_mac(&snap),
+        )
     };
     if !fixed {
         // SAFETY: as above.

@@ -324,6 +324,34 @@ int carp_lower_saddr6(struct net_device *dev, const struct in6_addr *daddr,
 	return found < 0 ? -EADDRNOTAVAIL : 0;
 }
 
+/* A carp device's link-local address usable as the source of a neighbour
+ * solicitation with a source link-layer option (as ipv6_get_lladdr, which
+ * is not exported: neither tentative nor optimistic, RFC 4429), into the
+ * 16 bytes at out. */
+int carp_dev_lladdr6(struct net_device *dev, u8 *out)
+{
+	const u32 banned = IFA_F_TENTATIVE | IFA_F_OPTIMISTIC | IFA_F_DADFAILED;
+	struct inet6_ifaddr *ifp;
+	struct inet6_dev *idev;
+	int err = -EADDRNOTAVAIL;
+
+	rcu_read_lock();
+	idev = __in6_dev_get(dev);
+	if (idev) {
+		read_lock_bh(&idev->lock);
+		list_for_each_entry(ifp, &idev->addr_list, if_list) {
+			if (ifp->scope == IFA_LINK && !(ifp->flags & banned)) {
+				memcpy(out, &ifp->addr, sizeof(ifp->addr));
+				err = 0;
+				break;
+			}
+		}
+		read_unlock_bh(&idev->lock);
+	}
+	rcu_read_unlock();
+	return err;
+}
+
 struct dst_entry *carp_route6(struct net_device *dev, const struct in6_addr *saddr,
 			      const struct in6_addr *daddr)
 {

@@ -416,6 +416,18 @@ pub enum Family {
     V6 = 1,
 }
 
+/// The destination of an advertisement and the mode that picks its source
+/// MAC, from the configuration in force when it is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendTo {
+    /// Unicast IPv4 peer instead of 224.0.0.18.
+    pub peer: Option<[u8; 4]>,
+    /// Unicast IPv6 peer instead of ff02::12.
+    pub peer6: Option<[u8; 16]>,
+    /// Balancing mode (decides the source MAC).
+    pub balancing: Balancing,
+}
+
 /// Something the caller must do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -429,6 +441,10 @@ pub enum Action {
         v4: bool,
         /// Send over IPv6.
         v6: bool,
+        /// Where to and with which source MAC: the configuration when the
+        /// advertisement was made (a change that advertises at once, such
+        /// as a new carppeer or balancing mode, sends with the new one).
+        to: SendTo,
     },
     /// A virtual host entry changed state: update carrier, notify, log.
     State {
@@ -1203,7 +1219,18 @@ pub struct Carp {
     /// [`Carp::bow_out`] ran: no entry becomes MASTER (by its timer, a
     /// peer's bow-out or preemption) until the change that follows it.
     leaving: bool,
+    /// When address changes were last announced ([`Carp::announce`]).
+    announced_at: Option<Time>,
+    /// Address changes not announced yet: the first advertisement of the
+    /// first entry after [`ANNOUNCE_INTERVAL`] announces them.
+    announce_due: bool,
 }
+
+/// Address changes are announced (gratuitous ARP, unsolicited NA: the
+/// kernel sends one frame per address of the device) at most once per this
+/// interval: a burst of N changes costs a few announcements, not N frames N
+/// times over.
+pub const ANNOUNCE_INTERVAL: Time = NSEC_PER_SEC;
 
 impl Carp {
     /// A device with `cfg`, stopped. `seed` must be random: it gives the
@@ -1237,6 +1264,8 @@ impl Carp {
             addr_of_mut!((*p).seed).write(seed);
             addr_of_mut!((*p).arp_key).write(ArpHashKey::default());
             addr_of_mut!((*p).leaving).write(false);
+            addr_of_mut!((*p).announced_at).write(None);
+            addr_of_mut!((*p).announce_due).write(false);
         }
         // SAFETY: all fields are initialised above.
         let s = unsafe { slot.assume_init_mut() };
@@ -1436,6 +1465,11 @@ impl Carp {
                 packet,
                 v4: self.has_v4,
                 v6: self.has_v6,
+                to: SendTo {
+                    peer: self.cfg.peer,
+                    peer6: self.cfg.peer6,
+                    balancing: self.cfg.balancing,
+                },
             });
         }
     }
@@ -1704,12 +1738,28 @@ impl Carp {
             }
         }
         if announce && self.cfg.balancing == Balancing::None {
-            if self.has_v4 {
-                sink(Action::GratuitousArp);
-            }
-            if self.has_v6 {
-                sink(Action::UnsolicitedNa);
-            }
+            self.announce(now, sink);
+        }
+    }
+
+    /// Announces the addresses of a MASTER (entry 0) after a change: at
+    /// once if the last announcement is [`ANNOUNCE_INTERVAL`] old, else
+    /// with the first advertisement after that.
+    fn announce(&mut self, now: Time, sink: &mut impl FnMut(Action)) {
+        if self
+            .announced_at
+            .is_some_and(|t| now < t.saturating_add(ANNOUNCE_INTERVAL))
+        {
+            self.announce_due = true;
+            return;
+        }
+        self.announced_at = Some(now);
+        self.announce_due = false;
+        if self.has_v4 {
+            sink(Action::GratuitousArp);
+        }
+        if self.has_v6 {
+            sink(Action::UnsolicitedNa);
         }
     }
 
@@ -1852,6 +1902,9 @@ impl Carp {
                 }
                 if garp && self.has_v4 {
                     sink(Action::GratuitousArp);
+                }
+                if i == 0 && self.announce_due && self.cfg.balancing == Balancing::None {
+                    self.announce(now, sink);
                 }
             }
         }

@@ -18,7 +18,9 @@
 
 use crate::carp_balance::{self, Balancing};
 use crate::carp_net::Stats;
-use crate::carp_proto::{cksum, Addrs, Stat, CARP_TTL, GROUP_V4, GROUP_V6, HDR_LEN, IPPROTO_CARP};
+use crate::carp_proto::{
+    cksum, Addrs, SendTo, Stat, CARP_TTL, GROUP_V4, GROUP_V6, HDR_LEN, IPPROTO_CARP,
+};
 use crate::carp_sys as sys;
 use crate::carp_util::dev_mac;
 use core::ptr::null_mut;
@@ -153,12 +155,6 @@ pub(crate) struct Tx<'a> {
     pub(crate) dev: &'a Stats,
     /// The namespace's counters.
     pub(crate) net: &'a Stats,
-    /// Balancing mode (decides the source MAC).
-    pub(crate) mode: Balancing,
-    /// Unicast IPv4 peer instead of 224.0.0.18.
-    pub(crate) peer: Option<[u8; 4]>,
-    /// Unicast IPv6 peer instead of ff02::12.
-    pub(crate) peer6: Option<[u8; 16]>,
 }
 
 impl Tx<'_> {
@@ -176,19 +172,20 @@ impl Tx<'_> {
         packet: &[u8; HDR_LEN],
         v4: bool,
         v6: bool,
+        to: &SendTo,
         addrs: &Addrs<'_>,
     ) -> bool {
         let vhid = packet[1];
         // SAFETY: the lower device is live while a carp device is on it; it
         // is an Ethernet device (checked when attached).
         let real = unsafe { dev_mac(self.lower) };
-        let src_mac = carp_balance::source_mac(self.mode, carp_balance::virtual_mac(vhid), real);
+        let src_mac = carp_balance::source_mac(to.balancing, carp_balance::virtual_mac(vhid), real);
         let mut ok = true;
         if v4 {
-            ok &= self.v4(batch, src_mac, packet, addrs);
+            ok &= self.v4(batch, src_mac, packet, to.peer, addrs);
         }
         if v6 {
-            ok &= self.v6(batch, src_mac, packet, addrs);
+            ok &= self.v6(batch, src_mac, packet, to.peer6, addrs);
         }
         ok
     }
@@ -292,6 +289,7 @@ impl Tx<'_> {
         batch: &mut Batch,
         src_mac: [u8; 6],
         packet: &[u8; HDR_LEN],
+        peer: Option<[u8; 4]>,
         addrs: &Addrs<'_>,
     ) -> bool {
         // The lower device's primary address, else the carp device's first.
@@ -306,7 +304,7 @@ impl Tx<'_> {
             },
             a => a.to_ne_bytes(),
         };
-        let dst = self.peer.unwrap_or(GROUP_V4);
+        let dst = peer.unwrap_or(GROUP_V4);
         let mut id = 0u16;
         // SAFETY: fills 2 bytes.
         unsafe { sys::get_random_bytes(core::ptr::addr_of_mut!(id).cast(), 2) };
@@ -324,7 +322,7 @@ impl Tx<'_> {
         let c = cksum(&ip);
         ip[10..12].copy_from_slice(&c.to_be_bytes());
         // A unicast peer: routed as OpenBSD does, out of the carpdev.
-        let route = self.peer.map(|_| {
+        let route = peer.map(|_| {
             // SAFETY: the lower device is live; addresses in network order.
             unsafe {
                 sys::carp_route4(self.lower, u32::from_ne_bytes(src), u32::from_ne_bytes(dst))
@@ -338,9 +336,10 @@ impl Tx<'_> {
         batch: &mut Batch,
         src_mac: [u8; 6],
         packet: &[u8; HDR_LEN],
+        peer6: Option<[u8; 16]>,
         addrs: &Addrs<'_>,
     ) -> bool {
-        let dst = self.peer6.unwrap_or(GROUP_V6);
+        let dst = peer6.unwrap_or(GROUP_V6);
         let mut src = sys::in6_addr::default();
         let to = sys::in6_addr {
             in6_u: sys::in6_addr__bindgen_ty_1 { u6_addr8: dst },
@@ -364,7 +363,7 @@ impl Tx<'_> {
         // SAFETY: the union's byte view of a written address.
         ip[8..24].copy_from_slice(&unsafe { src.in6_u.u6_addr8 });
         ip[24..40].copy_from_slice(&dst);
-        let route = self.peer6.map(|_| {
+        let route = peer6.map(|_| {
             // SAFETY: the lower device is live; both addresses are valid.
             unsafe { sys::carp_route6(self.lower, &src, &to) }
         });
@@ -410,17 +409,22 @@ const ETH_P_ARP: u16 = 0x0806;
 /// Rewrites the Ethernet source (and in ARP balancing the link-layer
 /// address an ARP reply or neighbour advertisement announces) of a frame
 /// the carp device sends. `entry_mac` gives, in ARP balancing, the MAC of
-/// the entry serving a destination MAC if this host is MASTER of it.
-/// Returns false if the frame could not be made writable (drop it).
+/// the entry serving a destination MAC if this host is MASTER of it, `own`
+/// the MAC of an entry this host is MASTER of (for solicitations, whose
+/// answer must come back here). Returns false if the frame could not be
+/// made writable (drop it).
 ///
 /// # Safety
 ///
-/// `skb` is owned by the caller, data at its Ethernet header.
+/// `skb` is owned by the caller, data at its Ethernet header; `dev` is the
+/// live carp device sending it.
 pub(crate) unsafe fn fix_l2(
     skb: *mut sys::sk_buff,
+    dev: *mut sys::net_device,
     mode: Balancing,
     real: [u8; 6],
     entry_mac: impl Fn(&[u8; 6]) -> Option<[u8; 6]>,
+    own: impl Fn() -> Option<[u8; 6]>,
 ) -> bool {
     match mode {
         Balancing::None | Balancing::IpUnicast => true,
@@ -431,7 +435,7 @@ pub(crate) unsafe fn fix_l2(
             sys::carp_skb_set_eth_src(skb, real.as_ptr())
         },
         // SAFETY: forwarded.
-        Balancing::Arp => unsafe { fix_arp_mode(skb, real, entry_mac) },
+        Balancing::Arp => unsafe { fix_arp_mode(skb, dev, real, entry_mac, own) },
     }
 }
 
@@ -440,13 +444,27 @@ pub(crate) unsafe fn fix_l2(
 /// learns an entry's MAC on the wrong port), and ARP replies / neighbour
 /// advertisements / solicitations to it announce that entry's MAC.
 ///
+/// The device's own requests (ARP probes by now: sender 0.0.0.0,
+/// `carp_netfilter`) and neighbour solicitations to a host another host
+/// serves, or broadcast and multicast ones (no client MAC picks an entry),
+/// must still be answered here, not at the device's MAC (the leader's,
+/// whose MASTER may be another host), and must announce no virtual address
+/// at a MAC that is wrong for the target: they carry `own`, the MAC of an
+/// entry this host is MASTER of, which the carpdev steers here, and a
+/// solicitation leaves from the device's link-local address (the target
+/// binds `own` to that address only). A solicitation that would have to
+/// announce a virtual address (the device has no usable link-local address
+/// yet) is dropped; the kernel sends it again.
+///
 /// # Safety
 ///
 /// As [`fix_l2`].
 unsafe fn fix_arp_mode(
     skb: *mut sys::sk_buff,
+    dev: *mut sys::net_device,
     real: [u8; 6],
     entry_mac: impl Fn(&[u8; 6]) -> Option<[u8; 6]>,
+    own: impl Fn() -> Option<[u8; 6]>,
 ) -> bool {
     let mut len = 0u32;
     // SAFETY: the caller owns the skb; the helper makes the linear head
@@ -465,33 +483,67 @@ unsafe fn fix_arp_mode(
     if let Some(src) = f.get_mut(6..12) {
         src.copy_from_slice(&mine.unwrap_or(real));
     }
-    let Some(mac) = mine else {
-        return true;
-    };
     let proto = f.get(12..14).map(|p| u16::from_be_bytes([p[0], p[1]]));
     if proto == Some(ETH_P_ARP) {
-        // Ethernet/IPv4 ARP reply: the sender hardware address at 8.
-        if f.get(14..22) == Some(&[0, 1, 8, 0, 6, 4, 0, 2]) {
-            if let Some(sha) = f.get_mut(22..28) {
-                sha.copy_from_slice(&mac);
-            }
+        // Ethernet/IPv4 ARP: the operation at 20, the sender hardware
+        // address at 22, the sender IP at 28.
+        if f.get(14..20) != Some(&[0, 1, 8, 0, 6, 4]) {
+            return true;
         }
-    } else if proto == Some(ETH_P_IPV6) && f.get(20) == Some(&58) {
-        // A neighbour advertisement (136) or solicitation (135): its
-        // target (2) or source (1) link-layer address option.
-        let (t, opt) = match f.get(54) {
-            Some(136) => (2, 14 + 40 + 24),
-            Some(135) => (1, 14 + 40 + 24),
-            _ => return true,
+        let sha = match (f.get(20..22), mine) {
+            // A reply to a host this host serves.
+            (Some([0, 2]), Some(m)) => Some(m),
+            // A probe: to be answered here.
+            (Some([0, 1]), _) if f.get(28..32) == Some(&[0; 4]) => mine.or_else(&own),
+            _ => None,
         };
-        if f.get(opt..opt + 2) == Some(&[t, 1]) {
-            if let Some(ll) = f.get_mut(opt + 2..opt + 8) {
-                ll.copy_from_slice(&mac);
-                // SAFETY: the IPv6 header at 14 and its ICMPv6 payload are
-                // in the writable head (checked by the slices above).
-                unsafe { sys::carp_icmp6_csum(data.add(14), len - 14) };
-            }
+        if let (Some(mac), Some(dst)) = (sha, f.get_mut(22..28)) {
+            dst.copy_from_slice(&mac);
         }
+        return true;
     }
+    if proto != Some(ETH_P_IPV6) || f.get(20) != Some(&58) {
+        return true;
+    }
+    // A neighbour advertisement (136) or solicitation (135): its target
+    // (2) or source (1) link-layer address option, first.
+    let opt = 14 + 40 + 24;
+    let (ll, t) = match (f.get(54), mine) {
+        (Some(136), Some(m)) => (m, 2),
+        (Some(135), Some(m)) => (m, 1),
+        (Some(135), None) => {
+            let Some(o) = own() else {
+                return true;
+            };
+            if f.get(opt..opt + 2) != Some(&[1, 1]) {
+                return true;
+            }
+            let link_local = f
+                .get(22..24)
+                .is_some_and(|a| a[0] == 0xfe && a[1] & 0xc0 == 0x80);
+            if !link_local {
+                let mut src = [0u8; 16];
+                // SAFETY: `dev` is live (the caller's guarantee); `src` is
+                // 16 writable bytes.
+                if unsafe { sys::carp_dev_lladdr6(dev, src.as_mut_ptr()) } != 0 {
+                    return false;
+                }
+                if let Some(s) = f.get_mut(22..38) {
+                    s.copy_from_slice(&src);
+                }
+            }
+            (o, 1)
+        }
+        _ => return true,
+    };
+    if f.get(opt..opt + 2) != Some(&[t, 1]) {
+        return true;
+    }
+    if let Some(dst) = f.get_mut(opt + 2..opt + 8) {
+        dst.copy_from_slice(&ll);
+    }
+    // SAFETY: the IPv6 header at 14 and its ICMPv6 payload are in the
+    // writable head (the option's slice above was in it).
+    unsafe { sys::carp_icmp6_csum(data.add(14), len - 14) };
     true
 }

@@ -112,6 +112,7 @@ struct net *carp_skb_dst_net(const struct sk_buff *skb);
 unsigned int carp_dst_headroom(const struct dst_entry *dst);
 void carp_skb_set_route(struct sk_buff *skb, struct dst_entry *dst, __be16 proto);
 struct dst_entry *carp_route4(struct net_device *dev, __be32 saddr, __be32 daddr);
+int carp_dev_lladdr6(struct net_device *dev, u8 *out);
 int carp_lower_saddr6(struct net_device *dev, const struct in6_addr *daddr,
 		      struct in6_addr *saddr);
 struct dst_entry *carp_route6(struct net_device *dev, const struct in6_addr *saddr,

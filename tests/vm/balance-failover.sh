@@ -3,10 +3,11 @@
 # Load balancing under failure: hosts a and b balance with carpnodes
 # 1:0,2:100 and 1:100,2:0 (ip mode); b's share moves to a when b's link
 # goes down and comes back with preempt; bad input to the shared address
-# is accepted by at most one host; three hosts split unevenly; the module
+# is accepted by at most one host; ICMP errors reach the flow's owner;
+# three hosts split unevenly; the module
 # unloads under traffic.
 
-tap_plan 18
+tap_plan 22
 carp_load
 . ./lb-lib.sh
 check "a: carpnodes 1:0,2:100 balancing ip" lb_setup a 1:0,2:100 ip
@@ -38,6 +39,23 @@ sum_after=$(( $(accepted a) + $(accepted b) ))
 check "the filter accepted exactly the 9 well-formed ones, once each ($((sum_after - sum_before)))" \
 	[ $((sum_after - sum_before)) = 9 ]
 check "both hosts still MASTER of their entry" split_ready
+
+# ICMP errors reach the host that owns the flow they are about: a router
+# (c01's addresses, whose own packets to the VIP fold to vhid 1, a's)
+# reports on packets from the VIP to c02's addresses (flows of vhid 2,
+# b's): the IPv4 error with the longest header and the IPv6 one, each
+# quoting to the last byte the filter reads.
+want=$(python3 -I -S "$LB" expect ip 2 lb 192.0.2.10 2001:db8::10 \
+	c01:192.0.2.14:2001:db8::14 c02:192.0.2.15:2001:db8::15 | tr '\n' ' ')
+check "the router's packets fold to vhid 1, the flow to vhid 2 ($want)" [ "$want" = "c01 0 0 c02 1 1 " ]
+a1=$(counter a 1 accepted) b2=$(counter b 2 accepted)
+check "inject ICMP errors about the flow, from the router" \
+	ip netns exec c01 python3 -I -S "$INJECT" eth0 lbicmp 01:00:5e:00:01:01 \
+	192.0.2.14 192.0.2.10 192.0.2.15 2001:db8::14 2001:db8::10 2001:db8::15
+nap 1
+got_b=$(( $(counter b 2 accepted) - b2 )) got_a=$(( $(counter a 1 accepted) - a1 ))
+check "the 6 ICMP errors went to the flow's owner, b ($got_b)" [ "$got_b" = 6 ]
+check "... and none to a, whose entry the outer addresses fold to ($got_a)" [ "$got_a" = 0 ]
 
 # Three hosts, uneven: a MASTER of vhids 1 and 2, b of 3, c backup of all.
 lb3() {

@@ -5,9 +5,10 @@
 # twelve clients send UDP, TCP and ICMP echo over IPv4 and IPv6, and every
 # request is answered exactly once by the host the hash names (computed by
 # tests/vm/lbcheck.py, not by the module), in each balancing mode, switched
-# on the running devices.
+# on the running devices; a changed shared MAC is announced; in ARP mode the
+# host's own requests are probes and an entry fails over with its MAC.
 
-tap_plan 32
+tap_plan 49
 carp_load
 . ./lb-lib.sh
 check "a: carpnodes 1:0,2:100 balancing ip" lb_setup a 1:0,2:100 ip
@@ -41,11 +42,30 @@ check "... and dropped none of them" [ "$(counter a 1 dropped)" = 0 ]
 check "... and left vhid 2's packets to b" [ "$(counter a 2 dropped)" -gt 0 ]
 check "... accepting none of them" [ "$(counter a 2 accepted)" = 0 ]
 
-# mode ip-unicast, on a hub (a bridge that floods every frame).
+# mode ip-unicast, on a hub (a bridge that floods every frame). The
+# shared MAC changes: the new one is announced (gratuitous ARP, unsolicited
+# NA), and the clients' entries move to it without a flush.
 ip -n lan link set br0 type bridge ageing_time 0
+ip netns exec lan tcpdump -i br0 -n -U -w /tmp/lb-$$.pcap 'arp or icmp6' 2>/dev/null &
+dump=$!
+check "ip-unicast: tcpdump captures on the bridge" wait_for 10 capturing lan br0
 for h in a b; do cctl "$h" carp0 balancing ip-unicast; done
-for n in "${clients[@]}"; do ip -n "$n" neigh flush all; done
 check "ip-unicast: the entries are MASTER again" wait_for 15 split_ready
+nap 1
+kill "$dump"; wait "$dump" 2>/dev/null
+frames=$(tshark -r /tmp/lb-$$.pcap -T fields -E separator=' ' -e arp.opcode -e arp.src.hw_mac \
+	-e arp.src.proto_ipv4 -e arp.dst.proto_ipv4 -e icmpv6.type -e ipv6.dst \
+	-e icmpv6.nd.na.target_address -e icmpv6.opt.linkaddr 2>/dev/null)
+sed 's/^/#   frame: /' <<<"$frames" | head -20
+check "ip-unicast: the new MAC announced by gratuitous ARP for 192.0.2.10" \
+	grep -Eq '^[12] 00:00:5e:00:01:01 192\.0\.2\.10 192\.0\.2\.10' <<<"$frames"
+check "ip-unicast: and by an unsolicited NA for 2001:db8::10 to all nodes" \
+	grep -q '136 ff02::1 2001:db8::10 00:00:5e:00:01:01' <<<"$frames"
+check_ok_output "ip-unicast: c01's entry for 192.0.2.10 moved to the new MAC, unflushed" \
+	'lladdr 00:00:5e:00:01:01' ip -n c01 neigh show 192.0.2.10
+check_ok_output "ip-unicast: and for 2001:db8::10" \
+	'lladdr 00:00:5e:00:01:01' ip -n c01 neigh show 2001:db8::10
+for n in "${clients[@]}"; do ip -n "$n" neigh flush all; done
 check_ok_output "ip-unicast: the shared MAC is 00:00:5e:00:01:01" '00:00:5e:00:01:01' ip -n a link show carp0
 check_ok_output "ip-unicast: every client served once, by its host" '^2 hosts: a=12 b=12$' \
 	lbcheck ip-unicast a,b
@@ -102,6 +122,50 @@ check "arp: both entry MACs were handed out" bash -c \
 check "arp: a answered ARP/NDP requests for its entry" [ "$(counter a 1 answered)" -gt 0 ]
 check "arp: and left the other entry's to b" [ "$(counter a 2 ignored)" -gt 0 ]
 check "arp: b answered for its entry" [ "$(counter b 2 answered)" -gt 0 ]
+
+# The host's own ARP requests through carp0 are probes (sender 0.0.0.0):
+# no sender MAC is right for every client.
+ip -n a neigh flush dev carp0
+ip netns exec lan tcpdump -i br0 -n -U -w /tmp/lb-$$.pcap arp 2>/dev/null &
+dump=$!
+check "arp: tcpdump captures on the bridge" wait_for 10 capturing lan br0
+ip netns exec a ping -c 1 -W 2 -I carp0 192.0.2.14 >/dev/null 2>&1
+nap 1
+kill "$dump"; wait "$dump" 2>/dev/null
+req=$(tshark -r /tmp/lb-$$.pcap -Y 'arp.opcode == 1 && arp.dst.proto_ipv4 == 192.0.2.14' \
+	-T fields -e arp.src.proto_ipv4 2>/dev/null)
+echo "# a's ARP requests for 192.0.2.14, senders: $(echo $req)"
+check "arp: a resolved c01 through carp0 (its ARP request is on the wire)" [ -n "$req" ]
+check "arp: ... as a probe, sender 0.0.0.0 (never the VIP)" bash -c "! grep -qv '^0\.0\.0\.0$' <<<'$req'"
+
+# b (MASTER of vhid 2 only) resolves a client of a's entry through carp0:
+# its probe and solicitation carry vhid 2's MAC, so the answers come back
+# to b (not to a, the MASTER of the device's own MAC), and they bind no
+# virtual address: the client's entry for the VIP stays a's MAC.
+cl=$(awk '$2 == 0 && $3 == 0 { print $1; exit }' <<<"$want")
+for sp in "${specs[@]}"; do [ "${sp%%:*}" = "$cl" ] && { c4=${sp#*:}; c6=${c4#*:}; c4=${c4%%:*}; }; done
+echo "# a's client $cl: $c4, $c6"
+ip -n b neigh flush dev carp0
+ip netns exec b ping -c 1 -W 2 -I carp0 "$c4" >/dev/null 2>&1
+ip netns exec b ping -6 -c 1 -W 2 -I carp0 "$c6" >/dev/null 2>&1
+resolved() { ip -n b neigh show "$1" dev carp0 | grep -Eq 'lladdr .* (REACHABLE|STALE|DELAY|PROBE)'; }
+check "arp: b resolved a's client $cl through carp0 (IPv4)" wait_for 5 resolved "$c4"
+check "arp: ... and IPv6" wait_for 5 resolved "$c6"
+check_ok_output "arp: $cl still has the VIP at a's MAC (IPv4)" 'lladdr 00:00:5e:00:01:01' \
+	ip -n "$cl" neigh show 192.0.2.10
+check_ok_output "arp: ... and IPv6" 'lladdr 00:00:5e:00:01:01' ip -n "$cl" neigh show 2001:db8::10
+
+# A host's entries fail over in ARP mode: the clients of b's entry keep
+# the MAC they have, which a's advertisements move to a's port.
+ip -n b link set eth0 down
+check "arp: b's link down, a takes vhid 2" wait_for 15 entry_is a 2 MASTER
+check_ok_output "arp: a serves every client alone (the MACs they have)" '^1 hosts: a=24$' \
+	lbcheck arp a,a
+check_ok_output "arp: the bridge moved vhid 2's MAC to a's port" '^00:00:5e:00:01:02 dev va ' \
+	bridge -n lan fdb show br br0
+ip -n b link set eth0 up
+check "arp: b back with preempt, it takes vhid 2 again" wait_for 15 split_ready
+check_ok_output "arp: the split is back" '^2 hosts: a=[0-9]+ b=[0-9]+$' lbcheck arp a,b
 
 pkill -f "lbcheck.py serve"
 rm -f /tmp/lb-$$.pcap

@@ -18,6 +18,11 @@ Cases (each sent once, IPv4 to 224.0.0.18 unless it starts with v6):
   lbbad MAC SRC DST  three times each, to MAC: a truncated IPv4 header, a
                 later UDP fragment, a UDP packet with IP options, an ICMP
                 error quoting garbage, an ARP frame with hardware length 8
+  lbicmp MAC ROUTER4 VIP4 CLIENT4 ROUTER6 VIP6 CLIENT6  three times each, to
+                MAC: from ROUTER to VIP, an ICMP "fragmentation needed" with
+                the longest outer IPv4 header (40 bytes of options) and an
+                ICMPv6 "packet too big", each quoting a packet from VIP to
+                CLIENT (the filter's quote buffer is read to its last byte)
   capture COUNT FILE  write the next COUNT advertisements (IPv4 or IPv6)
                       seen on IFACE to FILE (pcap), for tshark -r
 The vhid of the crafted packets is 1 (badvhid: 99), advbase 1, advskew 0.
@@ -108,6 +113,25 @@ def lbbad(mac, src, dst):
             eth(ETH_P_IP, err), eth(0x0806, arp)]
 
 
+def lbicmp(mac, r4, v4, c4, r6, v6, c6):
+    """ICMP errors about a flow VIP -> CLIENT, sent by a router (see the
+    docstring)."""
+    eth = lambda proto, p: mac + SRC_MAC + struct.pack("!H", proto) + p
+    udp = struct.pack("!HHHH", 9000, 4000, 8 + 1400, 0)
+    quoted = ip4hdr(v4, c4, 17, udp)
+    icmp = struct.pack("!BBHHH", 3, 4, 0, 0, 1280) + quoted
+    icmp = icmp[:2] + struct.pack("!H", cksum(icmp)) + icmp[4:]
+    # 39 NOPs and an end-of-options: ihl 15, the longest header.
+    err4 = ip4hdr(r4, v4, 1, icmp, ihl=15, opts=b"\x01" * 39 + b"\x00")
+    a6 = lambda a: socket.inet_pton(socket.AF_INET6, a)
+    q6 = struct.pack("!IHBB16s16s", 6 << 28, 8 + 1400, 17, 64, a6(v6), a6(c6)) + udp
+    icmp6 = struct.pack("!BBHI", 2, 0, 0, 1280) + q6
+    pseudo = a6(r6) + a6(v6) + struct.pack("!IxxxB", len(icmp6), 58)
+    icmp6 = icmp6[:2] + struct.pack("!H", cksum(pseudo + icmp6)) + icmp6[4:]
+    err6 = struct.pack("!IHBB16s16s", 6 << 28, len(icmp6), 58, 64, a6(r6), a6(v6)) + icmp6
+    return [eth(ETH_P_IP, err4), eth(ETH_P_IPV6, err6)]
+
+
 def main():
     iface, args = sys.argv[1], sys.argv[2:]
     if args[0] == "flood":
@@ -117,6 +141,10 @@ def main():
         return
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
+    if args[0] == "lbicmp":
+        for f in lbicmp(bytes.fromhex(args[1].replace(":", "")), *args[2:8]) * 3:
+            s.send(f)
+        return
     if args[0] == "lbbad":
         for f in lbbad(bytes.fromhex(args[1].replace(":", "")), args[2], args[3]) * 3:
             s.send(f)

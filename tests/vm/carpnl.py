@@ -8,6 +8,9 @@
     carpnl.py add DEV [link LOWER|linkindex N] [index N] [netns NAME] [SETTINGS]
                               creates a carp device in one request
     carpnl.py show DEV        prints key=value lines
+    carpnl.py flip DEV N      N times: state master, then state backup (one
+                              process, so the changes come faster than any
+                              rate limit's interval)
 
 Errors print the kernel's extack message and exit 1. (carpctl, with a real
 netlink library, is the user tool; this keeps the VM tests independent.)
@@ -167,6 +170,10 @@ def main():
         do_set(dev, sys.argv[3:])
     elif cmd == "add":
         do_add(dev, sys.argv[3:])
+    elif cmd == "flip":
+        for _ in range(int(sys.argv[3])):
+            do_set(dev, ["state", "master"])
+            do_set(dev, ["state", "backup"])
     elif cmd == "show":
         do_show(dev)
     else:

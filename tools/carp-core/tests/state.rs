@@ -726,6 +726,108 @@ fn nodes(pairs: &[(u32, u32)]) -> Config {
 }
 
 #[test]
+fn a_burst_of_address_changes_is_announced_a_few_times_not_per_change() {
+    // The kernel answers each announcement with one frame per address: N
+    // changes announced one by one would cost N * N frames.
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    assert_eq!(h.state(), State::Master);
+    // (Past the second gratuitous ARP of the takeover.)
+    for k in 1..=50 {
+        h.timer(3 * S + k * S / 10);
+    }
+    h.take();
+    let announcements = |a: &[Action]| {
+        a.iter()
+            .filter(|x| matches!(x, Action::GratuitousArp | Action::UnsolicitedNa))
+            .count()
+    };
+    let mut v4 = vec![[192, 0, 2, 1]];
+    let mut t = 8 * S + 1;
+    let mut sends = 0;
+    for k in 0..100u8 {
+        v4.push([192, 0, 2, 10 + k]);
+        h.set_addresses(t, &v4, &[]);
+        let a = h.take();
+        sends += a
+            .iter()
+            .filter(|x| matches!(x, Action::Send { .. }))
+            .count();
+        let n = announcements(&a);
+        // The first change is announced at once, the others wait.
+        assert_eq!(n, usize::from(k == 0), "change {k}");
+        t += 1_000_000; // 1 ms apart
+    }
+    assert_eq!(sends, 100, "each change is still advertised at once");
+    // The first periodic advertisement once ANNOUNCE_INTERVAL has passed
+    // announces the rest, once.
+    let mut total = 0;
+    let mut at = t;
+    while at < 8 * S + 1 + 3 * ANNOUNCE_INTERVAL {
+        at += S / 10;
+        h.timer(at);
+        total += announcements(&h.take());
+    }
+    assert_eq!(total, 1, "the pending changes announced once");
+    // A change long after is announced at once again.
+    v4.push([192, 0, 2, 250]);
+    h.set_addresses(at + 2 * ANNOUNCE_INTERVAL, &v4, &[]);
+    assert_eq!(announcements(&h.take()), 1);
+}
+
+#[test]
+fn the_advertisement_at_once_goes_where_the_new_config_says() {
+    // A MASTER given a carppeer advertises at once to that peer (not to the
+    // group it used before): its peer hears it without waiting advbase.
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    assert_eq!(h.state(), State::Master);
+    h.take();
+    let v4 = h.addrs().v4.to_vec();
+    let addrs = Addrs {
+        v4: &v4,
+        v6: &[],
+        v6ll: &[],
+        lladdr: None,
+    };
+    let peer = [192, 0, 2, 12];
+    let c = h
+        .carp
+        .config()
+        .apply(&ConfigUpdate {
+            peer: Some(Some(peer)),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut a = vec![];
+    h.carp.set_config(3 * S + 1, c, &addrs, &mut |x| a.push(x));
+    let to: Vec<_> = a
+        .iter()
+        .filter_map(|x| match x {
+            Action::Send { to, .. } => Some(*to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(to.len(), 1, "advertised at once");
+    assert_eq!(to[0].peer, Some(peer), "to the new peer");
+    assert_eq!(to[0].peer6, None);
+    // And removing it sends the next one to the group again.
+    let c = h
+        .carp
+        .config()
+        .apply(&ConfigUpdate {
+            peer: Some(None),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut a = vec![];
+    h.carp.set_config(3 * S + 2, c, &addrs, &mut |x| a.push(x));
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::Send { to, .. } if to.peer.is_none())));
+}
+
+#[test]
 fn carpnodes_change_keeps_the_entries_that_stay() {
     let mut h = Host::new(nodes(&[(1, 0), (2, 0), (3, 100)]), 1);
     h.timer(3 * S);
