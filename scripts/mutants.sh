@@ -23,6 +23,7 @@ shift || true
 only=" $* "
 MUTANTS_VER=27.1.0
 rc=0
+read -ra CARP_MUTANTS_ARGS <<<"${CARP_MUTANTS_CORE_ARGS:-}"
 
 core() {
 	local have
@@ -34,9 +35,20 @@ core() {
 	local out=$CACHE_ROOT/mutants-core
 	rm -rf "$out"
 	echo "== core: cargo mutants on carp-core (the module's protocol files)"
-	(cd "$top/tools" && cargo mutants --package carp-core --output "$out" \
+	# carp-core includes the module's files from outside the tools
+	# workspace, which cargo-mutants skips: mutate a copy laid out the same
+	# way under a workspace root of its own.
+	local ws=$CACHE_ROOT/mutants-ws
+	rm -rf "$ws"
+	mkdir -p "$ws/tools"
+	cp "$top"/carp_proto.rs "$top"/carp_balance.rs "$top"/carp_sha1.rs "$ws/"
+	cp -r "$top/tools/carp-core" "$ws/tools/"
+	rm -rf "$ws/tools/carp-core/target"
+	cp "$top/tools/Cargo.lock" "$ws/"
+	sed 's|^members = .*|members = ["tools/carp-core"]|' "$top/tools/Cargo.toml" >"$ws/Cargo.toml"
+	(cd "$ws" && cargo mutants --package carp-core --output "$out" \
 		--jobs "${CARP_MUTANTS_JOBS:-2}" --timeout-multiplier 3 --no-shuffle \
-		-- --release) | tail -5
+		"${CARP_MUTANTS_ARGS[@]}" -- --release) | tail -5
 	local d=$out/mutants.out
 	local caught missed unviable timeout
 	caught=$(wc -l <"$d/caught.txt" 2>/dev/null || echo 0)
