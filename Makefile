@@ -5,7 +5,8 @@
 #   make check   set up everything, build, run every test (last line:
 #                "N passed, N failed")
 # Finer targets: setup, kernel, module, tools (carpctl), bench, stress, mutants, host-test,
-# lint, vm-test [T=name], clean. KVARIANT=base|debug picks the kernel (check: debug, others: base).
+# lint, vm-test [T=name], clean. KVARIANT=base|debug|debian picks the kernel (check: debug
+# plus a slice on debian, demo: debian, others: base); debian is Debian's own kernel as shipped.
 
 SHELL := /bin/bash
 KVARIANT ?= base
@@ -50,9 +51,11 @@ mutants:
 	@scripts/setup.sh
 	@KVARIANT=debug scripts/mutants.sh $(or $(M),all) $(T)
 
+# The demo boots Debian's own kernel unless KVARIANT is given: no kernel
+# build on a fresh machine.
 demo:
 	@scripts/setup.sh
-	@scripts/demo.sh
+	@KVARIANT=$(if $(filter file,$(origin KVARIANT)),debian,$(KVARIANT)) scripts/demo.sh
 
 check:
 	@KVARIANT=$${KVARIANT_CHECK:-debug} scripts/check.sh all

@@ -20,3 +20,6 @@ struct genl_family carp_nl_family __ro_after_init = {
 	.mcgrps		= carp_nl_mcgrps,
 	.n_mcgrps	= ARRAY_SIZE(carp_nl_mcgrps),
 };
+
+/* `modprobe` on the family's first lookup (carpctl, `genl ctrl get name carp`). */
+MODULE_ALIAS_GENL_FAMILY(CARP_FAMILY_NAME);

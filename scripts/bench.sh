@@ -18,6 +18,7 @@ top=$(dirname "$here")
 . "$here/vm-lib.sh"
 variant=${KVARIANT:-base}
 kdir=$("$here/build-kernel.sh" "$variant")
+vm_install_module "$kdir" "$top/carp-$variant.ko"
 ipr=$("$here/build-iproute2.sh")
 start=$(date +%s)
 # python3 -u: the figures stream out (and survive a timeout).

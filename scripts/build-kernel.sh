@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build (or reuse) our 6.12 kernel: variant base or debug.
+# Build (or reuse) our 6.12 kernel: variant base or debug (debian: Debian's
+# own, scripts/debian-kernel.sh).
 # The build lives outside the checkout, keyed by kernel version, toolchain
 # versions and the config fragments, so a rebuild happens only when it must.
 # Prints the build directory on stdout.
@@ -8,7 +9,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
 variant=${1:-${KVARIANT:-base}}
-case $variant in base|debug) ;; *) echo "unknown kernel variant: $variant" >&2; exit 2;; esac
+case $variant in
+base|debug) ;;
+# Debian's own kernel, as shipped: nothing to build but the Rust side.
+debian) exec "$here/debian-kernel.sh" ;;
+*) echo "unknown kernel variant: $variant" >&2; exit 2;;
+esac
 
 frags=("$here/kconfig/base.config")
 [ "$variant" = debug ] && frags+=("$here/kconfig/debug.config")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build carp.ko against our kernel (variant base|debug), warnings as errors.
-#   build-module.sh [base|debug]      build
+#   build-module.sh [base|debug|debian]   build
 #   build-module.sh lint [variant]    clippy build (CLIPPY=1) + rustfmt check
 #   build-module.sh clean
 # SPDX-License-Identifier: GPL-2.0
@@ -38,12 +38,28 @@ kmake() {
 	make -C "$kdir" M="$bdir" "${KMAKE_FLAGS[@]}" W=1 KCFLAGS=-Werror \
 		KRUSTFLAGS="-Dwarnings ${CARP_EXTRA_RUSTFLAGS:-}" "$@"
 }
+# Debian's kernel (no CONFIG_RUST): the crate is compiled in the shadow
+# tree (Debian's config plus Rust: the stock code-generation flags, plus the
+# hardening rustc leaves out in 6.12, scripts/debian/rustflags), made
+# self-contained and linked in Debian's headers tree (debian-link.sh).
+ko=$bdir/carp.ko
+build_modules() {
+	if [ "$variant" != debian ]; then
+		kmake modules
+		return
+	fi
+	make -C "$kdir/src" O="$kdir/obj" M="$bdir" "${DEB_KMAKE_FLAGS[@]}" W=1 \
+		KRUSTFLAGS="$(cat "$here/debian/rustflags") -Dwarnings ${CARP_EXTRA_RUSTFLAGS:-}" \
+		carp_rs.o &&
+		"$here/debian-link.sh" "$kdir" "$bdir" "$top" "$bdir/debian"
+}
+[ "$variant" = debian ] && ko=$bdir/debian/carp.ko
 case $mode in
 build)
 	# objtool's "falls through" warnings flag functions ending in a call to
 	# a Rust panic: the module must have no panic path, so they fail it.
 	log=$(mktemp)
-	kmake modules 2>&1 | tee "$log"
+	build_modules 2>&1 | tee "$log"
 	if grep -q 'objtool:.*falls through' "$log"; then
 		rm -f "$log"
 		echo "build-module: objtool found a panic path (see above)" >&2
@@ -55,11 +71,13 @@ build)
 	# functions. (Glue code inlines library code such as UTF-8 validation
 	# or KVec growth whose overflow checks cannot fire; that is not
 	# flagged.)
-	bad=$(llvm-objdump-19 -dr "$bdir/carp.ko" | awk '
+	bad=$(llvm-objdump-19 -dr "$ko" | awk '
 		/^[0-9a-f]+ <.*>:$/ { fn = $2 }
 		# panic_nounwind: debug checks in core of unsafe preconditions
 		# (debug kernel, RUST_DEBUG_ASSERTIONS), not reachable without UB.
 		/panic_nounwind/ { next }
+		# The stack protector'"'"'s (Debian'"'"'s kernel: scripts/debian/rustflags).
+		/__stack_chk_fail/ { next }
 		/R_X86_64_PLT32.*(panicking|_fail|slice_(start|end)_index|unwrap_failed|expect_failed)/ {
 			if (fn ~ /carp_proto|carp_balance|carp_sha1/) print fn, $NF
 		}' | sort -u)
@@ -68,10 +86,11 @@ build)
 		echo "build-module: a panic path in the protocol core (see above)" >&2
 		exit 1
 	fi
-	cp "$bdir/carp.ko" "$top/carp-$variant.ko"
+	cp "$ko" "$top/carp-$variant.ko"
 	echo "build-module: $top/carp-$variant.ko ($variant kernel)" >&2
 	;;
 lint)
+	[ "$variant" = debian ] && { echo "build-module: lint runs on our kernels (base|debug)" >&2; exit 2; }
 	# Clippy needs a full rebuild of the crate to run its lints.
 	touch "$bdir/carp.rs"
 	kmake CLIPPY=1 modules

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite. `check.sh all` is `make check`: host tests, fuzzing,
-# lints, module build, and the VM tests on the $KVARIANT kernel (debug for
-# make check). Its last line is "N passed, N failed[, N skipped]" and it
+# lints, module builds (ours and Debian's kernel), and the VM tests on the
+# $KVARIANT kernel (debug for make check) plus a slice on Debian's. Its last line is "N passed, N failed[, N skipped]" and it
 # exits non-zero on any failure.
 #   check.sh host | lint | fuzz | vm [TEST...] | all
 # SPDX-License-Identifier: GPL-2.0
@@ -53,10 +53,29 @@ lints() {
 	step rustfmt "$here/rustfmt-check.sh"
 	step frame-size "$here/frame-check.sh"
 	step ynl-generated "$here/ynl-regen.sh" --check
+	# Debian's stock kernel: carp.ko built for it (the build checks struct
+	# layouts against its BTF and the result with debian-ko-check.py), and
+	# each of those checks can fail.
+	step module-debian "$here/build-module.sh" debian
+	step debian-ko-check-faults debian_ko_check_faults
+	step debian-layout-faults debian_layout_faults
 	# The shell and Python scripts parse (the bench and stress scripts run
 	# only in make bench / make stress; their slices in the VM suite).
 	step scripts-syntax bash -c "cd '$top' && for f in scripts/*.sh tests/*/*.sh; do bash -n \"\$f\" || exit 1; done &&
 		python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' scripts/*.py tests/*/*.py"
+}
+
+debian_ko_check_faults() {
+	local kdir
+	kdir=$("$here/build-kernel.sh" debian) &&
+		"$here/debian-ko-check-test.py" "$top/carp-debian.ko" "$kdir/headers" \
+			"$(find "$kdir/image/lib/modules" -name 'veth.ko*' -print -quit)"
+}
+debian_layout_faults() {
+	local kdir
+	kdir=$("$here/build-kernel.sh" debian) &&
+		"$here/debian-layout-check.py" "$CACHE_ROOT/module-$(basename "$kdir")/carp_rs.o" \
+			"$kdir/headers/vmlinux" --self-test
 }
 
 fuzz() {
@@ -65,10 +84,16 @@ fuzz() {
 }
 
 vm_tests() {
-	echo "== VM tests ($variant kernel)"
+	vm_tests_on "$variant" "$@"
+}
+
+# vm_tests_on VARIANT [TEST...]: the VM suite (or the files named) on a kernel.
+vm_tests_on() {
+	local variant=$1; shift
+	echo "== VM tests ($variant kernel${1:+: $*})"
 	local log=$logdir/vm-$variant.log rc
 	rm -f "$log"
-	"$here/vm-test.sh" "$@" >"$log" 2>&1
+	KVARIANT=$variant "$here/vm-test.sh" "$@" >"$log" 2>&1
 	rc=$?
 	grep -E '^(not )?ok |^# test .* took' "$log" | sed 's/^/    /'
 	grep -E '^#   ' "$log" | head -150
@@ -115,6 +140,10 @@ all)
 	phase "fuzz" fuzz
 	phase "lints" lints
 	phase "VM tests ($variant)" vm_tests "$@"
+	# A slice on Debian's own kernel (the whole suite: make vm-test
+	# KVARIANT=debian): the module as installed there, and the protocol
+	# against its own kind and ucarp.
+	[ $# -eq 0 ] && phase "VM tests (debian, a slice)" vm_tests_on debian stock failover ucarp sysctl
 	echo "== time per phase (wall clock)"
 	for p in "${phases[@]}"; do printf '    %-22s %5s s\n' "${p% *}" "${p##* }"; done
 	echo "== done in $(( $(date +%s) - start )) s"

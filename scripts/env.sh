@@ -1,6 +1,9 @@
 # Shared settings for the project's scripts; source it, do not run it.
 # SPDX-License-Identifier: GPL-2.0
 KVER_DEB=6.12.117-1~deb12u1
+# The ABI of that version's Debian kernel packages (KVARIANT=debian):
+# linux-image-$DEB_ABI-amd64 and its headers.
+DEB_ABI=6.12.117+deb12
 RUSTC_WEB_VER=1.96.0+dfsg1-1~deb12u2
 LLVM_VER=1:19.1.7-3~deb12u1
 BINDGEN_VER=0.69.5
@@ -17,6 +20,11 @@ KRUSTC=/usr/bin/rustc
 KRUSTDOC=/usr/bin/rustdoc
 KMAKE_FLAGS=(LLVM=-19 RUSTC=$KRUSTC RUSTDOC=$KRUSTDOC CLIPPY_DRIVER=/usr/bin/clippy-driver
 	BINDGEN=$TOOLS_DIR/bin/bindgen)
+# Debian's kernel is built with gcc-12 (its CONFIG_CC_VERSION_TEXT): the
+# shadow tree that compiles carp's Rust side for it uses the same compiler
+# (scripts/debian-kernel.sh), rustc and bindgen as ours.
+DEB_KMAKE_FLAGS=(CC=x86_64-linux-gnu-gcc-12 HOSTCC=gcc RUSTC=$KRUSTC RUSTDOC=$KRUSTDOC
+	CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$TOOLS_DIR/bin/bindgen)
 
 # Cargo's build directories (tools/target, tools/fuzz/target) live in the
 # cache, one per checkout path, linked from the checkout: a fresh clone at

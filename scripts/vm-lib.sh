@@ -37,12 +37,28 @@ CARP_SPLAT_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|possible
 vm_run() {
 	local kdir=$1 cpus=$2 mem=$3 tmo=$4 console=$5 cmd=$6
 	local kvm=(--disable-kvm)
+	local img=$kdir/arch/x86/boot/bzImage
+	# Debian's kernel (debian-kernel.sh): its vmlinuz, and vng takes the
+	# modules from the lib/modules beside it (the real path, not a link).
+	[ -f "$img" ] || img=$(readlink -f "$kdir"/image/boot/vmlinuz-*)
 	[ "${CARP_VM_KVM:-0}" = 1 ] && kvm=()
 	# Not --foreground: on timeout the whole process group (vng and its
 	# qemu) is signalled. PYTHONUNBUFFERED: vng passes the guest's output
 	# on as it comes.
 	PYTHONUNBUFFERED=1 timeout -k 20 "$tmo" \
-		vng -v --run "$kdir/arch/x86/boot/bzImage" "${kvm[@]}" --force-9p \
+		vng -v --run "$img" "${kvm[@]}" --force-9p \
 			--user root --cpus "$cpus" --memory "$mem" "${VM_APPEND[@]}" \
 			--exec "$cmd" 2>"$console"
+}
+
+# vm_install_module KDIR KO: on Debian's kernel, carp.ko goes where a
+# package puts it (lib/modules/REL/updates) with depmod run, so the guest's
+# modprobe finds it and the kernel autoloads it (ip link add ... type carp,
+# the genetlink family). A no-op for our kernels (the tests insmod KO).
+vm_install_module() {
+	local kdir=$1 ko=$2 moddir
+	[ -d "$kdir/image" ] || return 0
+	moddir=$(readlink -f "$kdir"/image/lib/modules/*)
+	install -D -m 644 "$ko" "$moddir/updates/carp.ko"
+	depmod -b "$(readlink -f "$kdir/image")" "$(basename "$moddir")"
 }

@@ -136,6 +136,10 @@ memsampler=$!
 dmesg -c >/dev/null
 sysctl -qw kernel.panic_on_warn=0 2>/dev/null
 ip link set lo up
+# A modular kernel (Debian's): the device nodes a booted system gets from
+# modules.devname (systemd-tmpfiles, autoloading on open) are not made by
+# vng's init: load their modules (tun: /dev/net/tun for rxpath.sh).
+[ -e /dev/net/tun ] || modprobe -q tun 2>/dev/null
 if ! insmod "$CARP_KO"; then
 	echo "not ok - load: insmod carp.ko"
 	dmesg | tail -20 | sed 's/^/#   /'

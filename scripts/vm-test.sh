@@ -5,7 +5,7 @@
 # two where a file needs them; the files are serial scripts), balanced by their last measured
 # durations. Prints one merged TAP stream on stdout and
 # exits non-zero if anything failed.
-#   vm-test.sh [TEST...]      (KVARIANT=base|debug, default base)
+#   vm-test.sh [TEST...]      (KVARIANT=base|debug|debian, default base)
 # Environment: CARP_VM_SHARDS (VM count), CARP_VM_TIMEOUT (per VM, s),
 # CARP_TEST_BUDGET (per test file, s; 300 by default).
 # SPDX-License-Identifier: GPL-2.0
@@ -17,6 +17,7 @@ top=$(dirname "$here")
 variant=${KVARIANT:-base}
 kdir=$("$here/build-kernel.sh" "$variant")
 "$here/build-module.sh" "$variant" >&2
+vm_install_module "$kdir" "$top/carp-$variant.ko"
 "$here/build-tools.sh" >&2
 # ip(8) with carp support (tests/vm/iproute2.sh).
 ipr=$("$here/build-iproute2.sh")
@@ -31,9 +32,12 @@ if [ ${#tests[@]} -eq 0 ]; then
 		n=$(basename "$f" .sh)
 		case $n in
 		*lib) ;;
-		# Fault injection is the debug kernel's: on another kernel the
-		# file says so as a failure; run it there only by name.
-		faults) [ "$variant" = debug ] && tests+=("$n") ;;
+		# Fault injection and the receive walker's delay hook are the
+		# debug kernel's: on another kernel the file says so as a
+		# failure; run it there only by name.
+		faults|rcu-move) [ "$variant" = debug ] && tests+=("$n") ;;
+		# The module as installed on Debian's own kernel.
+		stock) [ "$variant" = debian ] && tests+=("$n") ;;
 		*) tests+=("$n") ;;
 		esac
 	done
