@@ -7,6 +7,7 @@
 # - load balancing: throughput and packet rate through macvlan, carp
 #   without balancing and carp with the IP filter, as ratios to macvlan;
 #   the filter's decision cost on the host and under load in the kernel.
+# KVARIANT=debian runs it on Debian's own kernel.
 # CARP_BENCH_ARGS passes options to the failover bench (e.g.
 # "--failovers 20 --load-seconds 60"); Documentation/benchmarks.rst holds
 # the figures of a run.
@@ -27,6 +28,8 @@ start=$(date +%s)
 vm_run "$kdir" 2 2G ${CARP_BENCH_TIMEOUT:-1500} /dev/null \
 	"CARP_IPROUTE2=$ipr python3 -u $top/scripts/bench-failover-vm.py $top/carp-$variant.ko ${CARP_BENCH_ARGS:-}" |
 	cat || echo "bench: the failover bench did not finish" >&2
+# CARP_BENCH_LB=0: the failover part only (comparing kernels).
+[ "${CARP_BENCH_LB:-1}" = 0 ] && exit 0
 echo
 vm_run "$kdir" 2 2G 900 /dev/null \
 	"$top/scripts/bench-lb-vm.sh $top/carp-$variant.ko ${CARP_BENCH_SECONDS:-4}" 2>/dev/null | cat || true
