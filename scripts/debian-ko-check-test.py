@@ -90,6 +90,18 @@ plain_fn = next(s["name"] for s in elf.syms if s["type"] == 2 and s["shndx"] in 
                 s["size"] > 0 and s["name"].startswith("carp_"))
 
 
+def symidx(name):
+    """Index of a symbol in the symbol table."""
+    return next(j for j, s in enumerate(elf.syms) if s["name"] == name)
+
+
+def seal(name):
+    """The first .ibt_endbr_seal entry, made to point at function name."""
+    i, rela = sec[".rela.ibt_endbr_seal"]
+    typ = struct.unpack_from("<Q", elf.data, rela["off"] + 8)[0] & 0xFFFFFFFF
+    return [(rela["off"] + 8, struct.pack("<Qq", (symidx(name) << 32) | typ, 0))]
+
+
 def rela_entries(name):
     return sec[".rela" + name][1]["size"] // 24
 
@@ -115,6 +127,7 @@ mutations = [
     ("no %fs:", [(padding_of(plain_fn), b"\x64\x48\x8b\x04\x25\x28\x00\x00\x00")]),
     ("stack protector", [(padding_of(plain_fn), b"\x65\x48\x8b\x04\x25\x28\x00\x00\x00")]),
     ("every function .* NOP padding", [(padding_of(plain_fn) + 15, b"\xcc")]),
+    ("no function whose address is taken is sealed", seal("init_module")),
     ("every function whose address is taken .* starts with endbr64",
      [(file_off(*func("init_module")), b"\x0f\x1f\x40\x00")]),
 ]

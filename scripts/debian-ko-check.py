@@ -22,6 +22,10 @@ What it checks, and why:
   it; no indirect call or jump through a register or memory (RETPOLINE:
   through __x86_indirect_thunk_*, each in .retpoline_sites, each with the
   cs prefix the ITS mitigation needs).
+- IBT: every function whose address is taken (from data, or a code
+  reference that is not a call or jump, also through a section symbol)
+  starts with endbr64, and objtool did not seal it (.ibt_endbr_seal: the
+  kernel overwrites those endbr64 at load).
 - entries: every function is 16-byte aligned with 16 bytes of padding
   before it (a __pfx_ symbol: CALL_PADDING, call-depth tracking); every
   function whose address is taken starts with endbr64 (X86_KERNEL_IBT).
@@ -197,7 +201,7 @@ def main():
         if name == "__x86_return_thunk" and re.match(r"(cs )?jmp", insn):
             ret_thunks += 1
         if not re.match(r"(cs )?(call|jmp|j[a-z]+) ", insn):
-            addr_taken_code.append((name, fn))
+            addr_taken_code.append((target, rel_type))
 
     check(True, "every instruction line of objdump's output was understood", unparsed)
     if on("CONFIG_MITIGATION_RETHUNK"):
@@ -252,7 +256,31 @@ def main():
                     if key in byaddr:
                         taken.add(byaddr[key])
         names = {s["name"] for s in funcs}
-        taken |= {n for n, _ in addr_taken_code if n in names}
+        # A code reference names a function or a section plus an offset
+        # (PC-relative: the addend is the target minus 4).
+        secidx = {}
+        for i in execs:
+            secidx.setdefault(elf.sh[i]["name"], []).append(i)
+        for target, typ in addr_taken_code:
+            m = re.match(r"(.+?)([-+]0x[0-9a-f]+)?$", target)
+            base, off = m.group(1), int(m.group(2) or "0", 16)
+            if typ in ("PC32", "PLT32"):
+                off += 4
+            if base in names and off == 0:
+                taken.add(base)
+            elif len(secidx.get(base, [])) == 1 and (secidx[base][0], off) in byaddr:
+                taken.add(byaddr[(secidx[base][0], off)])
+        # objtool seals (the kernel overwrites at load) the endbr64 of
+        # functions it found no address-taking reference to.
+        sealed = set()
+        for i, sh in enumerate(elf.sh):
+            if sh["name"] == ".ibt_endbr_seal":
+                for off, typ, sym, addend in elf.relas(i):
+                    key = (sym["shndx"], sym["value"] + addend)
+                    if key in byaddr:
+                        sealed.add(byaddr[key])
+        check(len(sealed) > 10, f"no function whose address is taken is sealed by objtool "
+              f"({len(sealed)} sealed)", sorted(taken & sealed))
         entry = {s["name"]: elf.bytes(s["shndx"])[s["value"]:s["value"] + 4] for s in funcs}
         check(len(taken) > 20 and "init_module" in taken,
               f"every function whose address is taken ({len(taken)}) starts with endbr64",

@@ -122,6 +122,9 @@ def compare(dwarf, btf):
             bad.append(f"{t['kind']} {t['name']}: size {t['size']} (Rust) != {size} (kernel)")
             continue
         for name, off in t["members"].items():
+            # bindgen's names for C fields named like Rust keywords (type_).
+            if name not in bmembers and name.endswith("_") and name[:-1] in bmembers:
+                name = name[:-1]
             if name in bmembers:
                 members += 1
                 if bmembers[name] != off * 8:
