@@ -68,12 +68,6 @@ impl Balancing {
     pub const fn is_ip(self) -> bool {
         matches!(self, Self::Ip | Self::IpStealth | Self::IpUnicast)
     }
-
-    /// Whether every node accepts frames for the shared MAC (then the IP
-    /// filter picks one). Outside these modes only the leader's MASTER does.
-    pub const fn all_nodes_accept(self) -> bool {
-        self.is_ip()
-    }
 }
 
 /// One `vhid:advskew` pair.

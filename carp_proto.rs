@@ -1063,31 +1063,18 @@ impl Addrs<'_> {
         if self.v6ll.contains(&d) {
             return false;
         }
-        // The device's link-local addresses and `d`, kept in order (the
-        // kernel's lists are sorted: the HMAC is then a linear merge).
+        // The device's link-local addresses and `d`, sorted (the HMAC is
+        // then a linear merge; at most 9 addresses).
         let mut ll = [[0u8; 16]; 9];
-        let n = self.v6ll.len().min(8);
         let mut k = 0usize;
-        let mut placed = false;
-        for a in self.v6ll.iter().take(n) {
-            if !placed && d < *a {
-                if let Some(slot) = ll.get_mut(k) {
-                    *slot = d;
-                }
-                k = k.wrapping_add(1);
-                placed = true;
-            }
-            if let Some(slot) = ll.get_mut(k) {
-                *slot = *a;
-            }
+        for (slot, a) in ll
+            .iter_mut()
+            .zip(self.v6ll.iter().take(8).chain([d].iter()))
+        {
+            *slot = *a;
             k = k.wrapping_add(1);
         }
-        if !placed {
-            if let Some(slot) = ll.get_mut(k) {
-                *slot = d;
-            }
-            k = k.wrapping_add(1);
-        }
+        let k = ll.get_mut(..k).map_or(0, sort_addrs);
         ok(ll.get(..k).unwrap_or(&[]), HmacContext::Orig)
     }
 }

@@ -41,6 +41,95 @@ fn ip_accept_rules() {
     assert!(!ip_accept(5, false, 2, 0b01));
 }
 
+/// Who takes in, answers and sends, per mode: the rules the receive
+/// steering, the neighbour replies and the transmit path read from the
+/// snapshot word.
+#[test]
+fn snapshot_rules() {
+    use Balancing::*;
+    for (mode, ip) in [
+        (None, false),
+        (Ip, true),
+        (IpStealth, true),
+        (IpUnicast, true),
+        (Arp, false),
+    ] {
+        assert_eq!(mode.is_ip(), ip, "{mode:?}");
+        let snap = |mask, running| Snapshot {
+            mask,
+            count: 2,
+            mode,
+            running,
+        };
+        // MASTER of the leader entry: takes in, answers, sends.
+        let leader = snap(0b01, true);
+        assert!(leader.leader_master() && leader.answers_neighbours());
+        assert!(leader.accepts_shared_mac() && leader.may_send(), "{mode:?}");
+        // MASTER of the second entry only: in the ip modes it takes in
+        // the shared MAC's frames (the filter picks); with balancing it
+        // sends for its entry; it never answers for the leader.
+        let second = snap(0b10, true);
+        assert!(!second.leader_master() && !second.answers_neighbours());
+        assert_eq!(second.accepts_shared_mac(), ip, "{mode:?}");
+        assert_eq!(second.may_send(), mode != None, "{mode:?}");
+        assert!(second.master_of(1) && !second.master_of(0));
+        // Beyond the 32 entries a mask can hold: no, and no overflow.
+        let all = snap(u32::MAX, true);
+        assert!(all.master_of(31) && !all.master_of(32) && !all.master_of(40));
+        // BACKUP of every entry: in the ip modes it still takes in (and
+        // the filter drops what is not its own); never sends.
+        let backup = snap(0, true);
+        assert_eq!(backup.accepts_shared_mac(), ip, "{mode:?}");
+        assert!(!backup.may_send() && !backup.answers_neighbours());
+        // Not running: nothing, whatever the mask says.
+        let stopped = snap(0b11, false);
+        assert!(!stopped.accepts_shared_mac() && !stopped.may_send());
+        assert!(!stopped.answers_neighbours() && !stopped.master_of(0));
+        assert_eq!(Snapshot::decode(leader.encode()), leader);
+        assert_eq!(Snapshot::decode(stopped.encode()), stopped);
+        // The filter's entry for a fold: fold mod count (2 here).
+        assert_eq!(leader.fold_index(7), Some(1));
+        assert_eq!(leader.fold_index(6), Some(0));
+        assert_eq!(Snapshot { count: 0, ..leader }.fold_index(7), Option::None);
+    }
+}
+
+/// A fold or hash that maps past the 32 entries a mask holds (a count
+/// above 32, which Carpnodes never makes) is nobody's: no accept, no
+/// answer, and no shift overflow.
+#[test]
+fn indexes_past_the_mask() {
+    assert_eq!(node_index(32, 33), Some(32));
+    assert!(!ip_accept(32, false, 33, u32::MAX));
+    assert!(ip_accept(31, false, 33, 1 << 31));
+    let key = ArpHashKey::new(b"secret");
+    let mut past = 0;
+    for b in 0..=255u8 {
+        let mac = [2, 0, 0, 0, 0, b];
+        let i = node_index(arp_hash(&key, &mac), 64).unwrap();
+        let got = arp_select(&key, &mac, 64, u32::MAX);
+        if i < 32 {
+            assert_eq!(got, Some(i));
+        } else {
+            past += 1;
+            assert_eq!(got, None, "mac {mac:02x?} -> entry {i}");
+        }
+    }
+    assert!(past > 0, "some MAC hashes past entry 31");
+}
+
+/// The key as published for lock-free readers is the key.
+#[test]
+fn arp_key_words_round_trip() {
+    let key = ArpHashKey::new(b"mekmitasdigoat");
+    let w = key.words();
+    assert_ne!(w, [0; 3]);
+    assert_ne!(w, [1; 3]);
+    assert_eq!(ArpHashKey::from_words(w), key);
+    let mac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+    assert_eq!(arp_hash(&ArpHashKey::from_words(w), &mac), 0xbe85_0b4c);
+}
+
 #[test]
 fn fold_known_values() {
     assert_eq!(fold_v4([192, 0, 2, 1], [192, 0, 2, 1]), 0);
@@ -227,6 +316,28 @@ fn filter_v4_special_packets() {
         filter_v4(&ip4(C, VIP, 1, &echo)),
         Filter::Fold(fold_v4(C, VIP))
     );
+    // ... even when an echo's payload looks like a quoted packet.
+    let mut echo_quote = echo.to_vec();
+    echo_quote.extend_from_slice(&quoted);
+    assert_eq!(
+        filter_v4(&ip4(C, VIP, 1, &echo_quote)),
+        Filter::Fold(fold_v4(C, VIP))
+    );
+    // Every ICMP error type that quotes its packet, and only those.
+    for t in 0..=255u8 {
+        let mut m = icmp.clone();
+        m[0] = t;
+        let want = if [3, 4, 5, 11, 12].contains(&t) {
+            fold_v4(VIP, R)
+        } else {
+            fold_v4(C, VIP)
+        };
+        assert_eq!(
+            filter_v4(&ip4(C, VIP, 1, &m)),
+            Filter::Fold(want),
+            "type {t}"
+        );
+    }
     let garbage = [3, 1, 0, 0, 0, 0, 0, 0, 0x99, 1, 2];
     assert_eq!(
         filter_v4(&ip4(C, VIP, 1, &garbage)),
@@ -250,6 +361,17 @@ fn filter_v4_special_packets() {
     short_ihl[0] = 0x44;
     assert_eq!(filter_v4(&short_ihl), Filter::Malformed);
     assert_eq!(filter_v4(&[]), Filter::Malformed);
+    // A header longer than the packet (IHL 15: 60 bytes) is malformed; a
+    // bare 20-byte header is not.
+    let mut long_ihl = ip4(C, VIP, 17, &[0; 8]);
+    long_ihl[0] = 0x4f;
+    assert_eq!(filter_v4(&long_ihl), Filter::Malformed);
+    long_ihl.resize(60, 0);
+    assert_eq!(filter_v4(&long_ihl), Filter::Fold(fold_v4(C, VIP)));
+    assert_eq!(
+        filter_v4(&ip4(C, VIP, 17, &[])),
+        Filter::Fold(fold_v4(C, VIP))
+    );
 }
 
 #[test]

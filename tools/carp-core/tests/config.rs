@@ -73,6 +73,14 @@ fn advskew_and_advbase_ranges() {
     .unwrap();
     assert_eq!(c.advbase, 0);
     assert_eq!(c.nodes.unwrap().leader().advskew, 254);
+    // Both ends of advbase's range.
+    let c = c
+        .apply(&ConfigUpdate {
+            advbase: Some(254),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(c.advbase, 254);
 }
 
 #[test]
@@ -282,6 +290,20 @@ fn pass_and_peer() {
             e.text(),
             "carppeer must be a unicast IPv6 address, not loopback"
         );
+    }
+    // Global and link-local unicast peers, also ones ending in ::1.
+    for last in [1, 2] {
+        let mut g = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        g[15] = last;
+        let mut low = [0u8; 16];
+        low[15] = 2;
+        for ok in [g, low] {
+            let c = apply(ConfigUpdate {
+                peer6: Some(Some(ok)),
+                ..Default::default()
+            });
+            assert_eq!(c.map(|c| c.peer6), Ok(Some(ok)), "{ok:02x?}");
+        }
     }
     let c = apply(ConfigUpdate {
         peer: Some(Some([192, 0, 2, 7])),

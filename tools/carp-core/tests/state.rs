@@ -29,6 +29,12 @@ fn is_ll(a: &[u8; 16]) -> bool {
     a[0] == 0xfe && a[1] & 0xc0 == 0x80
 }
 
+/// Whether `acts` hold a change to MASTER for `reason`.
+fn became_master(acts: &[Action], reason: Reason) -> bool {
+    acts.iter()
+        .any(|a| matches!(a, Action::State { new: State::Master, reason: r, .. } if *r == reason))
+}
+
 impl Host {
     fn new(c: Config, seed: u64) -> Self {
         let mut h = Host {
@@ -154,6 +160,23 @@ impl Host {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// Vhid 1's advertisement (advbase 1, advskew 0) with a given counter and
+/// HMAC, for HMACs computed by hand.
+fn vhid1_header(counter: [u8; 8], hmac: [u8; 20]) -> Header {
+    Header {
+        version: 2,
+        typ: 1,
+        vhid: 1,
+        advskew: 0,
+        authlen: 7,
+        demote: 0,
+        advbase: 1,
+        cksum: 0,
+        counter,
+        hmac,
     }
 }
 
@@ -355,14 +378,7 @@ fn bowout_on_admin_down() {
     b.take();
     b.input(4 * S, &pkt, false).unwrap();
     assert_eq!(b.state(), State::Master);
-    assert!(b.take().iter().any(|a| matches!(
-        a,
-        Action::State {
-            new: State::Master,
-            reason: Reason::BowOut,
-            ..
-        }
-    )));
+    assert!(became_master(&b.take(), Reason::BowOut));
     // With advbase 0 too (OpenBSD's "too slow" rule misses it there).
     let fast = |skew| {
         Config::default()
@@ -573,19 +589,41 @@ fn hmac_contexts_accept_either_linklocal_policy() {
             &hmac_prefix(&key, 1, None, &[], &[ll, g], &[], ctx),
             &counter,
         );
-        let hdr = Header {
-            version: 2,
-            typ: 1,
-            vhid: 1,
-            advskew: 0,
-            authlen: 7,
-            demote: 0,
-            advbase: 1,
-            cksum: 0,
-            counter,
-            hmac,
-        };
+        let hdr = vhid1_header(counter, hmac);
         assert_eq!(h.input(S, &hdr.encode(), false), Ok(()), "{ctx:?}");
+    }
+}
+
+/// Each entry's cookie (the counter it sends) is SplitMix64's output for
+/// the seed (Steele, Lea and Flood; the reference below), made odd so it is
+/// never zero: distinct per seed and per entry.
+#[test]
+fn cookies_are_splitmix64() {
+    fn reference(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    // SplitMix64's first output for seed 0 (as published with it).
+    assert_eq!(reference(&mut 0), 0xe220_a839_7b1d_cdaf);
+    let c = Config::default()
+        .apply(&ConfigUpdate {
+            carpnodes: Some(&[(1, 0), (2, 0)]),
+            ..Default::default()
+        })
+        .unwrap();
+    for seed in [0u64, 1, 0xdead_beef] {
+        let carp = Carp::new(c, seed);
+        let mut st = seed;
+        for v in carp.vhes() {
+            assert_eq!(
+                v.cookie(),
+                (reference(&mut st) | 1).to_be_bytes(),
+                "seed {seed}"
+            );
+        }
     }
 }
 
@@ -1019,18 +1057,7 @@ fn hmac_with_the_bsd_linklocal_of_the_virtual_mac_is_accepted() {
     let mut h = Host::new(cfg(1, 0, b"pw"), 1);
     h.set_addresses(0, &[], &[g]);
     let counter = [7; 8];
-    let hdr = |hmac| Header {
-        version: 2,
-        typ: 1,
-        vhid: 1,
-        advskew: 0,
-        authlen: 7,
-        demote: 0,
-        advbase: 1,
-        cksum: 0,
-        counter,
-        hmac,
-    };
+    let hdr = |hmac| vhid1_header(counter, hmac);
     let good = hmac_finish(
         &hmac_prefix(&key, 1, None, &[], &[g], &[derived], HmacContext::Orig),
         &counter,
@@ -1043,4 +1070,392 @@ fn hmac_with_the_bsd_linklocal_of_the_virtual_mac_is_accepted() {
         &counter,
     );
     assert_eq!(h.input(S, &hdr(bad).encode(), false), Err(RxError::BadAuth));
+}
+
+/// The group demotion counter the device reports (`carpctl`, the netlink
+/// dump) and advertises is the one it was last given, up and down.
+#[test]
+fn demote_counter_follows_set_demote() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    assert_eq!(h.carp.demote(), 0);
+    h.set_demote(S, 5);
+    assert_eq!(h.carp.demote(), 5);
+    assert_eq!(Header::parse(255, &h.advert()).unwrap().demote, 5);
+    h.set_demote(2 * S, 0);
+    assert_eq!(h.carp.demote(), 0);
+}
+
+/// A device without a vhid does not run, even up, with carrier and an
+/// address (carp(4): CARP starts once a vhid is set): no state change, no
+/// timer, and the per-packet paths see it stopped.
+#[test]
+fn no_vhid_is_not_running() {
+    let h = Host::new(Config::default(), 1);
+    assert!(!h.carp.running());
+    assert!(!h.carp.snapshot().running);
+    assert!(h.actions.is_empty(), "{:?}", h.actions);
+    assert_eq!(h.carp.next_deadline(), None);
+}
+
+/// The leader (the first entry) decides ARP/NDP answers outside ARP
+/// balancing: its state, not the device's summary state, which another
+/// entry may make MASTER first.
+#[test]
+fn leader_state_is_the_first_entrys() {
+    let mut h = Host::new(nodes(&[(1, 100), (2, 0)]), 1);
+    assert_eq!(h.carp.leader_state(), State::Backup);
+    h.timer(3 * S);
+    // vhid 2 (skew 0) took over, vhid 1 (skew 100) not yet.
+    assert_eq!(h.carp.link_state(), State::Master);
+    assert_eq!(h.carp.leader_state(), State::Backup);
+    h.timer(3 * S + 100 * S / 256);
+    assert_eq!(h.carp.leader_state(), State::Master);
+}
+
+/// The lock-free snapshot the per-packet paths read (balancing filters,
+/// ARP answers) is the device's state: which entries it is MASTER of, how
+/// many there are, the balancing mode, and whether CARP runs at all.
+#[test]
+fn snapshot_reflects_the_device() {
+    use carp_core::carp_balance::{Balancing, Snapshot};
+    let mut h = Host::new(nodes(&[(1, 0), (2, 100)]), 1);
+    let snap = |mask, running| Snapshot {
+        mask,
+        count: 2,
+        mode: Balancing::Ip,
+        running,
+    };
+    assert_eq!(h.carp.snapshot(), snap(0, true));
+    h.timer(3 * S);
+    assert_eq!(h.carp.snapshot(), snap(0b01, true));
+    h.timer(3 * S + 100 * S / 256);
+    assert_eq!(h.carp.snapshot(), snap(0b11, true));
+    h.set_link(4 * S, false, true);
+    assert_eq!(h.carp.snapshot(), snap(0, false));
+}
+
+/// A custom lladdr is hashed into the leader entry's HMAC only, as OpenBSD
+/// does; the other entries of a carpnodes device sign without it. Each
+/// entry signs and verifies by that rule, so two such devices accept each
+/// other's advertisements for every entry (a wrong leader flag on either
+/// side breaks authentication for the whole group).
+#[test]
+fn custom_lladdr_is_in_the_leaders_hmac_only() {
+    let mac = [0x02, 0, 0, 0, 0, 0x42];
+    let v4 = [[192, 0, 2, 1]];
+    let addrs = Addrs {
+        v4: &v4,
+        v6: &[],
+        v6ll: &[],
+        lladdr: Some(mac),
+    };
+    let start = |c: Config, seed| {
+        let mut carp = Carp::new(c, seed);
+        carp.set_addresses(0, &addrs, &mut |_| {});
+        let link = Link {
+            up: true,
+            carpdev_up: true,
+        };
+        carp.set_link(0, link, &addrs, &mut |_| {});
+        carp
+    };
+    let mut a = start(nodes(&[(1, 0), (2, 0)]), 1);
+    let mut b = start(nodes(&[(1, 100), (2, 100)]), 2);
+    let mut sent = vec![];
+    a.on_timer(3 * S, &addrs, &mut |x| {
+        if let Action::Send { vhe, packet, .. } = x {
+            sent.push((vhe, packet));
+        }
+    });
+    assert_eq!(sent.len(), 2, "both entries took over");
+    let key = Key::new(b"pw").unwrap();
+    for (vhe, packet) in sent {
+        let hdr = Header::parse(255, &packet).unwrap();
+        let lladdr = (vhe == 0).then_some(&mac);
+        let prefix = hmac_prefix(&key, hdr.vhid, lladdr, &v4, &[], &[], HmacContext::NoV6Ll);
+        assert_eq!(
+            hdr.hmac,
+            hmac_finish(&prefix, &hdr.counter),
+            "vhid {}",
+            hdr.vhid
+        );
+        let r = b.input(3 * S, Family::V4, &hdr, false, &addrs, &mut |_| {});
+        assert_eq!(r, Ok(()), "vhid {}", hdr.vhid);
+    }
+}
+
+/// A change of the device's IPv6 link-local addresses alone (the glue then
+/// calls `forget_heard`) forgets the remembered advertisement: one that
+/// authenticates only with the old link-local address (a peer that hashes
+/// link-local addresses, FreeBSD or older OpenBSD) is verified again and
+/// refused, not accepted from the cache.
+#[test]
+fn a_link_local_change_reverifies_the_remembered_advertisement() {
+    let ll = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let g = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let key = Key::new(b"pw").unwrap();
+    let mut h = Host::new(cfg(1, 100, b"pw"), 1);
+    h.set_addresses(0, &[], &[g, ll]);
+    let counter = [9; 8];
+    let hmac = hmac_finish(
+        &hmac_prefix(&key, 1, None, &[], &[g], &[ll], HmacContext::Orig),
+        &counter,
+    );
+    let pkt = vhid1_header(counter, hmac).encode();
+    assert_eq!(h.input(S, &pkt, false), Ok(()));
+    // Remembered: accepted again.
+    assert_eq!(h.input(S + 1, &pkt, false), Ok(()));
+    // Another link-local address, nothing else changes.
+    h.v6ll = vec![[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]];
+    h.carp.forget_heard();
+    assert_eq!(h.input(2 * S, &pkt, false), Err(RxError::BadAuth));
+}
+
+/// Between `bow_out` and the change that stops the device, a BACKUP entry
+/// does not take over either, even on a peer's bow-out: it would send an
+/// ordinary advertisement from a device about to stop, and its peers
+/// would wait for a master that is gone.
+#[test]
+fn no_takeover_between_bow_out_and_stop() {
+    let bowout = advert(1, 255, 255, 0, b"pw", 2);
+    let mut h = Host::new(cfg(1, 100, b"pw"), 1);
+    h.take();
+    let v4 = h.v4.clone();
+    let addrs = Addrs {
+        v4: &v4,
+        v6: &[],
+        v6ll: &[],
+        lladdr: None,
+    };
+    let mut a = vec![];
+    h.carp.bow_out(&addrs, &mut |x| a.push(x));
+    assert!(a.is_empty(), "a BACKUP sends no bow-out: {a:?}");
+    h.input(S, &bowout, false).unwrap();
+    assert_eq!(h.state(), State::Backup);
+    assert!(h.take().is_empty());
+    // The next change (here: down and up again) ends it: the same bow-out
+    // now hands the role over.
+    h.set_link(2 * S, false, true);
+    h.set_link(2 * S, true, true);
+    h.input(3 * S, &bowout, false).unwrap();
+    assert_eq!(h.state(), State::Master);
+}
+
+/// Removing a BACKUP entry from carpnodes sends nothing for it: only a
+/// MASTER bows out. A BACKUP's bow-out would make the peers' backups of
+/// that vhid take over from its live MASTER.
+#[test]
+fn a_removed_backup_entry_does_not_bow_out() {
+    let mut h = Host::new(nodes(&[(1, 0), (2, 100)]), 1);
+    h.timer(3 * S);
+    let states: Vec<_> = h.carp.vhes().iter().map(|v| v.state).collect();
+    assert_eq!(states, [State::Master, State::Backup]);
+    let v4 = h.v4.clone();
+    let addrs = Addrs {
+        v4: &v4,
+        v6: &[],
+        v6ll: &[],
+        lladdr: None,
+    };
+    let mut a = vec![];
+    h.carp
+        .set_config(3 * S + 1, nodes(&[(1, 0)]), &addrs, &mut |x| a.push(x));
+    assert!(!a
+        .iter()
+        .any(|x| matches!(x, Action::Send { packet, .. } if packet[1] == 2)));
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::State {
+            vhid: 2,
+            new: State::Init,
+            ..
+        }
+    )));
+}
+
+/// A family whose last address goes loses its master-down timer on a
+/// BACKUP: no advertisement of that family can come any more, and the
+/// stale timer would make the BACKUP take over from a live master that
+/// still advertises over the other family.
+#[test]
+fn a_family_that_goes_loses_its_master_down_timer() {
+    let g = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let mut b = Host::new(cfg(1, 100, b"pw"), 1);
+    b.set_addresses(0, &[[192, 0, 2, 1]], &[g]);
+    // IPv6 goes at 1 s; the master keeps advertising over IPv4.
+    b.set_addresses(S, &[[192, 0, 2, 1]], &[]);
+    let peer = Host::new(cfg(1, 0, b"pw"), 2);
+    for t in 1..8 {
+        b.input(t * S + S / 2, &peer.advert(), false).unwrap();
+        b.timer((t + 1) * S);
+        assert_eq!(b.state(), State::Backup, "at {t}.5 s");
+    }
+    assert_eq!(
+        b.carp.next_deadline(),
+        Some(7 * S + S / 2 + master_down_interval(1, 100))
+    );
+}
+
+/// Only a MASTER leader announces address changes (gratuitous ARP,
+/// unsolicited NA): a BACKUP does not own the addresses, and announcing
+/// them would draw the traffic away from the MASTER.
+#[test]
+fn a_backup_does_not_announce_address_changes() {
+    let g = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let mut b = Host::new(cfg(1, 100, b"pw"), 2);
+    b.take();
+    b.set_addresses(S, &[[192, 0, 2, 1], [192, 0, 2, 3]], &[g]);
+    assert_eq!(b.state(), State::Backup);
+    let acts = b.take();
+    assert!(
+        !acts
+            .iter()
+            .any(|x| matches!(x, Action::GratuitousArp | Action::UnsolicitedNa)),
+        "{acts:?}"
+    );
+}
+
+/// Address changes are announced at most once per [`ANNOUNCE_INTERVAL`]:
+/// a change exactly one interval after the last announcement is
+/// announced at once, not held back for the next advertisement.
+#[test]
+fn an_announcement_exactly_one_interval_later_goes_at_once() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    h.timer(4 * S);
+    h.timer(5 * S); // (the takeover's second gratuitous ARP)
+    h.take();
+    let garps = |a: &[Action]| a.iter().filter(|x| **x == Action::GratuitousArp).count();
+    let t = 5 * S + S / 2;
+    h.set_addresses(t, &[[192, 0, 2, 1], [192, 0, 2, 2]], &[]);
+    assert_eq!(garps(&h.take()), 1);
+    let v4 = [[192, 0, 2, 1], [192, 0, 2, 2], [192, 0, 2, 3]];
+    h.set_addresses(t + ANNOUNCE_INTERVAL, &v4, &[]);
+    assert_eq!(garps(&h.take()), 1, "announced at once");
+}
+
+/// Only a rising demotion counter makes a MASTER advertise at once: the
+/// same value given again changes nothing, sends nothing and keeps the
+/// advertisement timer.
+#[test]
+fn an_unchanged_demotion_sends_nothing() {
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    assert_eq!(h.state(), State::Master);
+    let next = h.carp.next_deadline();
+    assert!(h.set_demote(3 * S + S / 2, 0).is_empty());
+    assert_eq!(h.carp.next_deadline(), next);
+    assert_eq!(h.set_demote(3 * S + S / 2, 2).len(), 1, "a rise is sent");
+    let next = h.carp.next_deadline();
+    assert!(h.set_demote(3 * S + 3 * S / 4, 2).is_empty());
+    assert_eq!(h.carp.next_deadline(), next);
+}
+
+/// The remembered advertisement skips the HMAC only for the same counter
+/// and the same HMAC: a packet that copies a verified HMAC under another
+/// counter is verified, and refused. (Otherwise whoever heard one
+/// advertisement could forge others, with a better skew or a lower
+/// demotion, which the HMAC does not cover.)
+#[test]
+fn a_copied_hmac_under_another_counter_is_refused() {
+    let mut h = Host::new(cfg(1, 100, b"pw"), 1);
+    let good = advert(1, 1, 200, 0, b"pw", 2);
+    h.input(S, &good, false).unwrap();
+    let mut forged = Header::parse(255, &good).unwrap();
+    forged.counter[0] ^= 0x80;
+    forged.advskew = 0;
+    assert_eq!(
+        h.input(S + 1, &forged.encode(), false),
+        Err(RxError::BadAuth)
+    );
+    assert_eq!(h.input(S + 2, &good, false), Ok(()));
+}
+
+/// A MASTER compares demotion counters before speeds (carp(4) group
+/// failover): it keeps the role against a faster but more demoted
+/// advertisement, and hands it to a less demoted one however slow.
+#[test]
+fn master_compares_demotion_before_speed() {
+    let mut h = Host::new(cfg(1, 100, b"pw"), 1);
+    h.timer(10 * S);
+    assert_eq!(h.state(), State::Master);
+    // advskew 0 (faster than our 100), demote 1.
+    let mut x = Header::parse(255, &advert(1, 1, 0, 0, b"pw", 2)).unwrap();
+    x.demote = 1;
+    h.input(10 * S, &x.encode(), false).unwrap();
+    assert_eq!(h.state(), State::Master, "more demoted: ignored");
+    // A demoted MASTER (advertising skew 240) and an undemoted peer with
+    // advbase 2: slower, but less demoted.
+    let mut h = Host::new(cfg(1, 0, b"pw"), 1);
+    h.timer(3 * S);
+    h.set_demote(3 * S, 1);
+    h.take();
+    h.input(4 * S, &advert(1, 2, 0, 0, b"pw", 2), false)
+        .unwrap();
+    assert_eq!(h.state(), State::Backup);
+    assert!(h.take().iter().any(|a| matches!(
+        a,
+        Action::State {
+            new: State::Backup,
+            reason: Reason::BetterMaster,
+            ..
+        }
+    )));
+}
+
+/// Only advbase and advskew both 255 is a bow-out. An advertisement with
+/// advskew 255 alone (valid on the wire) is an ordinary one, slower than
+/// ours, which a BACKUP without preempt does not take over from; one with
+/// advbase 255 alone is taken over as a master too slow, and says so.
+#[test]
+fn only_both_255_is_a_bow_out() {
+    let base = Header::parse(255, &advert(1, 1, 0, 0, b"pw", 2)).unwrap();
+    let mut b = Host::new(cfg(1, 100, b"pw"), 1);
+    let x = Header {
+        advskew: 255,
+        ..base
+    };
+    b.input(S, &x.encode(), false).unwrap();
+    assert_eq!(b.state(), State::Backup);
+    assert_eq!(
+        b.carp.next_deadline(),
+        Some(S + master_down_interval(1, 100))
+    );
+    let mut b = Host::new(cfg(1, 100, b"pw"), 1);
+    b.take();
+    let x = Header {
+        advbase: 255,
+        ..base
+    };
+    b.input(S, &x.encode(), false).unwrap();
+    assert!(became_master(&b.take(), Reason::MasterTooSlow));
+}
+
+/// Preemption takes over only from a strictly slower master: with equal
+/// advbase and advskew the current master keeps the role, so two equally
+/// configured preempting hosts do not take it from each other.
+#[test]
+fn preempt_needs_a_strictly_slower_master() {
+    let mut b = Host::new(cfg(1, 50, b"pw"), 1);
+    b.input(S, &advert(1, 1, 50, 0, b"pw", 2), true).unwrap();
+    assert_eq!(b.state(), State::Backup);
+    b.take();
+    b.input(2 * S, &advert(1, 1, 51, 0, b"pw", 2), true)
+        .unwrap();
+    assert!(became_master(&b.take(), Reason::Preempt));
+}
+
+/// A BACKUP takes over from a master too slow to keep it down only when
+/// that master's interval exceeds its own master-down interval (3 x
+/// advbase + advskew/256): a master advertising exactly that often still
+/// holds the role.
+#[test]
+fn master_too_slow_boundary() {
+    let mut b = Host::new(cfg(1, 0, b"pw"), 1);
+    b.input(S, &advert(1, 3, 0, 0, b"pw", 2), false).unwrap();
+    assert_eq!(b.state(), State::Backup, "3 s: exactly master-down");
+    let mut b = Host::new(cfg(1, 0, b"pw"), 1);
+    b.take();
+    b.input(S, &advert(1, 3, 1, 0, b"pw", 2), false).unwrap();
+    assert!(became_master(&b.take(), Reason::MasterTooSlow));
 }

@@ -77,6 +77,130 @@ fn error_counters() {
     }
 }
 
+/// Each counter's name, as the `stats` attribute set of
+/// Documentation/netlink/specs/carp.yaml spells it, and its
+/// `netstat -s -p carp` wording (singular), in uapi order: tools and
+/// scripts find the counters by these names.
+#[test]
+fn stat_names_and_netstat_words() {
+    let want = [
+        ("ipackets", "packet received (IPv4)"),
+        ("ipackets6", "packet received (IPv6)"),
+        ("badif", "packet discarded for bad interface"),
+        ("badttl", "packet discarded for wrong TTL"),
+        ("hdrops", "packet shorter than header"),
+        ("badsum", "discarded for bad checksum"),
+        ("badver", "discarded packet with a bad version"),
+        ("badlen", "discarded because packet too short"),
+        ("badauth", "discarded for bad authentication"),
+        ("badvhid", "discarded for unknown vhid"),
+        ("badaddrs", "discarded because of a bad address list"),
+        ("opackets", "packet sent (IPv4)"),
+        ("opackets6", "packet sent (IPv6)"),
+        ("onomem", "send failed due to memory error"),
+        ("preempt", "transition to master"),
+        ("accepted", "advertisement accepted"),
+    ];
+    assert_eq!(STATS.len(), want.len());
+    for (s, (name, words)) in STATS.iter().zip(want) {
+        assert_eq!((s.name(), s.netstat()), (name, words), "{s:?}");
+    }
+}
+
+/// The log lines a drop produces, at OpenBSD's priorities and in its words
+/// (carp(4) users grep for them).
+#[test]
+fn error_log_lines() {
+    let all = [
+        (RxError::NotAllowed, log::DEBUG, "carp not allowed"),
+        (
+            RxError::BadIf,
+            log::INFO,
+            "packet received on non-carp interface",
+        ),
+        (RxError::BadTtl(1), log::NOTICE, "received ttl != 255"),
+        (RxError::HdrOps, log::INFO, "packet shorter than IP header"),
+        (RxError::BadLen(1), log::INFO, "packet too short"),
+        (RxError::BadSum, log::INFO, "checksum failed"),
+        (RxError::BadVhid(1), log::DEBUG, "unknown vhid"),
+        (RxError::BadVer(3), log::NOTICE, "invalid version != 2"),
+        (RxError::BadAuth, log::INFO, "incorrect hash"),
+        (
+            RxError::Loop,
+            log::WARNING,
+            "replay or network loop detected",
+        ),
+    ];
+    for (e, level, msg) in all {
+        assert_eq!((e.level(), e.message()), (level, msg), "{e:?}");
+    }
+}
+
+/// State and reason names as carp(4) and `carpctl monitor` print them,
+/// and the uapi numbers of the states.
+#[test]
+fn state_and_reason_names() {
+    for (n, st, name) in [
+        (0, State::Init, "INIT"),
+        (1, State::Backup, "BACKUP"),
+        (2, State::Master, "MASTER"),
+    ] {
+        assert_eq!(State::from_u32(n), Some(st));
+        assert_eq!(st as u32, n);
+        assert_eq!(st.name(), name);
+    }
+    assert_eq!(State::from_u32(3), None);
+    let reasons = [
+        (Reason::Start, "started"),
+        (Reason::MasterDown, "master timed out"),
+        (Reason::Preempt, "preempting a slower master"),
+        (Reason::MasterDemoted, "master is demoted"),
+        (Reason::MasterTooSlow, "master advertises too rarely"),
+        (Reason::BetterMaster, "more frequent advertisement received"),
+        (Reason::User, "user request"),
+        (Reason::Stopped, "stopped"),
+        (Reason::Restart, "restarted"),
+        (Reason::BowOut, "master bowed out"),
+    ];
+    for (r, name) in reasons {
+        assert_eq!(r.name(), name, "{r:?}");
+    }
+}
+
+/// Only fe80::/10 is link-local for the HMAC (whose Orig context clears
+/// bytes 2 and 3 of those, KAME's embedded scope): a global address that
+/// shares fe80::/10's second-byte bits, or its first byte, is covered
+/// whole.
+#[test]
+fn hmac_linklocal_is_fe80_slash_10() {
+    let key = Key::new(b"pw").unwrap();
+    let prefix = |a: [u8; 16]| {
+        hmac_finish(
+            &hmac_prefix(&key, 1, None, &[], &[a], &[], HmacContext::Orig),
+            &[0; 8],
+        )
+    };
+    let with = |mut a: [u8; 16], b2: u8| {
+        a[2] = b2;
+        a[15] = 1;
+        a
+    };
+    for (first, second, ll) in [
+        (0xfe, 0x80, true),
+        (0xfe, 0xbf, true),
+        (0xfe, 0xc0, false),
+        (0xfe, 0x00, false),
+        (0x20, 0x80, false),
+        (0x20, 0x01, false),
+    ] {
+        let mut a = [0u8; 16];
+        a[0] = first;
+        a[1] = second;
+        let same = prefix(with(a, 0)) == prefix(with(a, 0x12));
+        assert_eq!(same, ll, "{first:02x}{second:02x}::");
+    }
+}
+
 proptest! {
     #[test]
     fn roundtrip(vhid: u8, advskew: u8, demote: u8, advbase: u8,
@@ -257,7 +381,55 @@ fn sort_addrs_sorts_and_drops_duplicates() {
     assert_eq!(sort_addrs(&mut e), 0);
 }
 
+/// The modified EUI-64 link-local address: the universal/local bit is
+/// flipped (set when clear, cleared when set), as RFC 4291 appendix A says.
+#[test]
+fn eui64_flips_the_universal_local_bit() {
+    let ll = |mac| std::net::Ipv6Addr::from(eui64_linklocal(mac)).to_string();
+    assert_eq!(ll([0, 0, 0x5e, 0, 1, 1]), "fe80::200:5eff:fe00:101");
+    assert_eq!(ll([2, 0, 0, 0, 0, 1]), "fe80::ff:fe00:1");
+    assert_eq!(
+        ll([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
+        "fe80::5054:ff:fe12:3456"
+    );
+}
+
+/// The unspecified and all-ones IPv6 addresses are not part of the HMAC
+/// (OpenBSD skips them); every other address is.
+#[test]
+fn hmac_skips_unspecified_v6() {
+    let k = Key::new(b"pw").unwrap();
+    let g = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let h = |v6: &[[u8; 16]]| {
+        hmac_finish(
+            &hmac_prefix(&k, 7, None, &[], v6, &[], HmacContext::Orig),
+            &[1; 8],
+        )
+    };
+    assert_eq!(h(&[[0; 16], g]), h(&[g]));
+    assert_eq!(h(&[g, [0xff; 16]]), h(&[g]));
+    let mut other = g;
+    other[15] = 2;
+    assert_ne!(
+        h(&[g, other]),
+        h(&[g]),
+        "the control: another address counts"
+    );
+}
+
 proptest! {
+    /// sort_addrs sorts and drops duplicates like std's sort and dedup
+    /// (small values: many duplicates).
+    #[test]
+    fn sort_addrs_like_std(l in proptest::collection::vec(any::<[u8; 2]>().prop_map(|[a, b]| [a % 4, b % 4]), 0..40)) {
+        let mut want = l.clone();
+        want.sort();
+        want.dedup();
+        let mut got = l.clone();
+        let n = sort_addrs(&mut got);
+        prop_assert_eq!(&got[..n], &want[..]);
+    }
+
     /// The HMAC over lists sorted at change time (the kernel's, merged in
     /// linear time) equals the one over the same lists in any order with
     /// duplicates (OpenBSD's selection).
