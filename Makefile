@@ -4,7 +4,7 @@
 #   make demo    set up everything, build, boot a VM and run the demo
 #   make check   set up everything, build, run every test (last line:
 #                "N passed, N failed")
-# Finer targets: setup, kernel, module, tools (carpctl), bench, stress, mutants, host-test,
+# Finer targets: setup, kernel, module, tools (carpctl), deb, bench, stress, mutants, host-test,
 # lint, vm-test [T=name], clean. KVARIANT=base|debug|debian picks the kernel (check: debug
 # plus a slice on debian, demo: debian, others: base); debian is Debian's own kernel as shipped.
 
@@ -12,7 +12,7 @@ SHELL := /bin/bash
 KVARIANT ?= base
 export KVARIANT
 
-.PHONY: all demo check setup kernel module tools host-test lint vm-test bench stress mutants clean
+.PHONY: all demo check setup kernel module tools host-test lint vm-test bench stress mutants deb clean
 
 all: module tools
 
@@ -39,6 +39,10 @@ vm-test: module
 
 bench: module tools
 	@scripts/bench.sh
+
+# Debian packages and a local apt repository (scripts/build-deb.sh).
+deb: setup
+	@scripts/build-deb.sh
 
 # The hardening tests in full on the debug kernel (make check runs a slice).
 stress:

@@ -59,9 +59,12 @@ lints() {
 	step module-debian "$here/build-module.sh" debian
 	step debian-ko-check-faults debian_ko_check_faults
 	step debian-layout-faults debian_layout_faults
+	# The Debian packages (make deb): built, and lintian reports no error.
+	step deb "$here/build-deb.sh"
 	# The shell and Python scripts parse (the bench and stress scripts run
 	# only in make bench / make stress; their slices in the VM suite).
 	step scripts-syntax bash -c "cd '$top' && for f in scripts/*.sh tests/*/*.sh; do bash -n \"\$f\" || exit 1; done &&
+		for f in tools/ifupdown/carp tools/systemd/carp-netdevs tools/packaging/carp-reload debian/*.postinst debian/postinst.*; do sh -n \"\$f\" || exit 1; done &&
 		python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' scripts/*.py tests/*/*.py"
 }
 
@@ -148,7 +151,7 @@ all)
 	# (KASAN, lockdep, kmemleak, UBSAN), where the kernel paths those
 	# programs reach run too (rtnetlink: link, reconfig; generic netlink:
 	# carpctl, nlfuzz; the advertisements tshark dissects: every election).
-	on_debian="stock bench-smoke iproute2 ynl wire ucarp"
+	on_debian="stock bench-smoke iproute2 ynl wire ucarp ifupdown netdevs"
 	if [ $# -eq 0 ]; then
 		vm_skip=$on_debian phase "VM tests ($variant)" vm_tests
 		# shellcheck disable=SC2086 # a list of names

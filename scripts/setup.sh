@@ -29,7 +29,8 @@ PLAIN=(flex bison bc libelf-dev libssl-dev cpio kmod zstd xz-utils make
        python3-yaml python3-jsonschema procps util-linux bridge-utils
        libpcap0.8 tcpdump ethtool rsync iputils-arping ndisc6 nftables iperf3
        keepalived dpkg-dev libmnl-dev libcap-dev libelf-dev pkg-config jq
-       linux-perf dwarves busybox-static)
+       linux-perf dwarves busybox-static debhelper lintian python3-docutils
+       ifupdown)
 
 need_pkgs=()
 for p in "${PINNED[@]}"; do

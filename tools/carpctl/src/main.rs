@@ -33,6 +33,8 @@ Settings (any number, applied together; on error nothing changes):
   advskew N         skew of the first node, 0..254; higher is less preferred
   advbase N         advertisement base interval in seconds, 0..254
   pass PASS         HMAC-SHA1 passphrase, at most 19 bytes; \"\" clears it
+  passfile FILE     the passphrase read from FILE (- for standard input),
+                    without one trailing newline: in no command line
   carpdev IF        the interface carp runs on (default: the one given to
                     ip link add ... link IF)
   carpnodes V:S,... load-balancing nodes as vhid:advskew pairs, at most 32
@@ -89,6 +91,27 @@ fn number(key: &str, v: &str, max: u32, min: u32) -> Result<u32, Error> {
     }
 }
 
+/// The passphrase from a file, or from standard input for `-`: so that it
+/// is in no command line (`ps` shows those to every user). One trailing
+/// newline (LF or CRLF) is not part of it.
+fn read_pass(path: &str) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let res = if path == "-" {
+        std::io::stdin().lock().read_to_end(&mut buf)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut buf))
+    };
+    res.map_err(|e| Error(format!("passfile: {path}: {e}")))?;
+    for end in [&b"\r\n"[..], b"\n"] {
+        if buf.ends_with(end) {
+            buf.truncate(buf.len() - end.len());
+            break;
+        }
+    }
+    Ok(buf)
+}
+
 fn parse_nodes(v: &str) -> Result<Vec<(u32, u32)>, Error> {
     v.split(',')
         .map(|item| {
@@ -112,6 +135,7 @@ fn parse_setting(key: &str, args: &mut impl Iterator<Item = String>) -> Result<S
         "advskew",
         "advbase",
         "pass",
+        "passfile",
         "carpdev",
         "carpnodes",
         "balancing",
@@ -131,6 +155,7 @@ fn parse_setting(key: &str, args: &mut impl Iterator<Item = String>) -> Result<S
         "advskew" => Setting::Advskew(number(key, &v, 254, 0)?),
         "advbase" => Setting::Advbase(number(key, &v, 254, 0)?),
         "pass" => Setting::Pass(v.into_bytes()),
+        "passfile" => Setting::Pass(read_pass(&v)?),
         "carpdev" => Setting::Carpdev(v),
         "carpnodes" => Setting::Carpnodes(parse_nodes(&v)?),
         "balancing" => match nl::BALANCING.iter().position(|m| *m == v) {
@@ -669,6 +694,39 @@ mod tests {
                 ]
             )
         );
+    }
+
+    #[test]
+    fn passfile() {
+        let dir = std::env::temp_dir().join(format!("carpctl-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (content, want) in [
+            (&b"secret\n"[..], &b"secret"[..]),
+            (b"secret\r\n", b"secret"),
+            (b"secret", b"secret"),
+            (b"two words\n\n", b"two words\n"),
+            (b"\n", b""),
+        ] {
+            let f = dir.join("pass");
+            std::fs::write(&f, content).unwrap();
+            let line = format!("carp0 vhid 1 passfile {}", f.display());
+            assert_eq!(
+                parse(&line).unwrap().0,
+                Command::Set(
+                    "carp0".into(),
+                    vec![Setting::Vhid(1), Setting::Pass(want.to_vec())]
+                ),
+                "{content:?}"
+            );
+        }
+        let missing = dir.join("none");
+        let err = parse(&format!("carp0 passfile {}", missing.display())).unwrap_err();
+        assert!(
+            err.0.starts_with("passfile: ") && err.0.contains("none"),
+            "{}",
+            err.0
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
