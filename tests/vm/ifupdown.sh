@@ -15,7 +15,7 @@
 # build-iproute2.sh) and carpctl through a shim that records each
 # command line.
 
-tap_plan 27
+tap_plan 29
 carp_load
 top=$(cd ../.. && pwd)
 w=/tmp/ifud
@@ -114,7 +114,12 @@ check_fail "the pass is in no carpctl command line" grep -q 's3cret' "$w/cmdline
 # A changed option applies on the next ifup of a device that is down.
 stanza b 50 "carp-pass s3cret word"
 check "b: ifdown carp0" ifud b ifdown carp0
-check "b: ifup carp0 with advskew 50" ifud b ifup carp0
+verbose_up() { ifud b ifup -v carp0 >"$w/verbose" 2>&1; }
+check "b: ifup -v carp0 with advskew 50" verbose_up
+# ifup -v prints what the hooks do: the carpctl command (the control),
+# not the pass.
+check "ifup -v shows the hook's carpctl command" grep -q 'carpctl carp0 .* passfile -' "$w/verbose"
+check_fail "... and not the pass" grep -q 's3cret' "$w/verbose"
 check "b: advskew 50 in force, BACKUP again" wait_for 10 jqn b carp0 '.advskew == 50 and .state == "BACKUP"'
 check "a stayed MASTER throughout" [ "$(state_is a carp0 master && masters a)" = 1 ]
 
