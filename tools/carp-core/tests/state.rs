@@ -29,6 +29,16 @@ fn is_ll(a: &[u8; 16]) -> bool {
     a[0] == 0xfe && a[1] & 0xc0 == 0x80
 }
 
+/// The addresses of a device with IPv4 addresses only.
+fn v4_only(v4: &[[u8; 4]]) -> Addrs<'_> {
+    Addrs {
+        v4,
+        v6: &[],
+        v6ll: &[],
+        lladdr: None,
+    }
+}
+
 /// Whether `acts` hold a change to MASTER for `reason`.
 fn became_master(acts: &[Action], reason: Reason) -> bool {
     acts.iter()
@@ -454,12 +464,7 @@ fn bow_out_before_the_last_address_goes() {
     c.take();
     let mut a = vec![];
     let v4 = c.v4.clone();
-    let addrs = Addrs {
-        v4: &v4,
-        v6: &[],
-        v6ll: &[],
-        lladdr: None,
-    };
+    let addrs = v4_only(&v4);
     c.carp.bow_out(&addrs, &mut |x| a.push(x));
     assert!(a.is_empty(), "{a:?}");
 }
@@ -504,12 +509,7 @@ fn cached_hmacs_follow_address_and_key_changes() {
             ..Default::default()
         })
         .unwrap();
-    let addrs = Addrs {
-        v4: &v4,
-        v6: &[],
-        v6ll: &[],
-        lladdr: None,
-    };
+    let addrs = v4_only(&v4);
     b.carp.set_config(6 * S, c, &addrs, &mut |x| a.push(x));
     assert_eq!(b.input(6 * S, &p2, false), Err(RxError::BadAuth));
     // And on the sender: its next advertisement is signed with the new key.
@@ -712,12 +712,7 @@ fn config_change_keeps_the_state() {
         })
         .unwrap();
     let mut a = vec![];
-    let addrs = Addrs {
-        v4: &v4,
-        v6: &[],
-        v6ll: &[],
-        lladdr: None,
-    };
+    let addrs = v4_only(&v4);
     h.carp.set_config(3 * S + 1, c, &addrs, &mut |x| a.push(x));
     assert_eq!(h.state(), State::Master, "a MASTER stays MASTER");
     assert_eq!(h.carp.vhes()[0].cookie(), cookie, "same entry");
@@ -822,12 +817,7 @@ fn the_advertisement_at_once_goes_where_the_new_config_says() {
     assert_eq!(h.state(), State::Master);
     h.take();
     let v4 = h.addrs().v4.to_vec();
-    let addrs = Addrs {
-        v4: &v4,
-        v6: &[],
-        v6ll: &[],
-        lladdr: None,
-    };
+    let addrs = v4_only(&v4);
     let peer = [192, 0, 2, 12];
     let c = h
         .carp
@@ -873,12 +863,7 @@ fn carpnodes_change_keeps_the_entries_that_stay() {
     assert_eq!(states, [State::Master, State::Master, State::Backup]);
     let cookies: Vec<_> = h.carp.vhes().iter().map(|v| v.cookie()).collect();
     let v4 = h.v4.clone();
-    let addrs = Addrs {
-        v4: &v4,
-        v6: &[],
-        v6ll: &[],
-        lladdr: None,
-    };
+    let addrs = v4_only(&v4);
     // vhid 1 (MASTER) goes, 5 comes, 2 and 3 stay (at new indexes).
     let mut a = vec![];
     h.carp.set_config(
@@ -1221,12 +1206,7 @@ fn no_takeover_between_bow_out_and_stop() {
     let mut h = Host::new(cfg(1, 100, b"pw"), 1);
     h.take();
     let v4 = h.v4.clone();
-    let addrs = Addrs {
-        v4: &v4,
-        v6: &[],
-        v6ll: &[],
-        lladdr: None,
-    };
+    let addrs = v4_only(&v4);
     let mut a = vec![];
     h.carp.bow_out(&addrs, &mut |x| a.push(x));
     assert!(a.is_empty(), "a BACKUP sends no bow-out: {a:?}");
@@ -1251,12 +1231,7 @@ fn a_removed_backup_entry_does_not_bow_out() {
     let states: Vec<_> = h.carp.vhes().iter().map(|v| v.state).collect();
     assert_eq!(states, [State::Master, State::Backup]);
     let v4 = h.v4.clone();
-    let addrs = Addrs {
-        v4: &v4,
-        v6: &[],
-        v6ll: &[],
-        lladdr: None,
-    };
+    let addrs = v4_only(&v4);
     let mut a = vec![];
     h.carp
         .set_config(3 * S + 1, nodes(&[(1, 0)]), &addrs, &mut |x| a.push(x));
