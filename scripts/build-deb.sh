@@ -35,8 +35,9 @@ if [ -z "${CARP_DEB_VERSION:-}" ]; then
 fi
 ver=$CARP_DEB_VERSION
 
-# The artifacts.
-"$here/build-module.sh" debian >&2
+# The artifacts. (CARP_DEB_KO_BUILT=1: carp-debian.ko was just built by
+# build-module.sh debian, as make check's lints do in the step before.)
+[ "${CARP_DEB_KO_BUILT:-0}" = 1 ] && [ -f carp-debian.ko ] || "$here/build-module.sh" debian >&2
 "$here/build-tools.sh" >&2
 ipr=$("$here/build-iproute2.sh")
 ipr_ver=$(dpkg-query -W -f='${Version}' iproute2)

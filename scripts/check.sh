@@ -17,12 +17,15 @@ passed=0 failed=0 skipped=0
 pass() { passed=$((passed + 1)); echo "PASS: $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 
-# step NAME COMMAND...: one pass/fail entry, log kept on failure.
+# step NAME COMMAND...: one pass/fail entry, log kept on failure
+# ($logdir/NAME.ok marks a pass for the steps after it).
 step() {
 	local name=$1; shift
 	local log=$logdir/$name.log
+	rm -f "$logdir/$name.ok"
 	if "$@" >"$log" 2>&1; then
 		pass "$name"
+		: >"$logdir/$name.ok"
 	else
 		fail "$name (log: $log)"
 		tail -40 "$log" | sed 's/^/    /'
@@ -60,7 +63,10 @@ lints() {
 	step debian-ko-check-faults debian_ko_check_faults
 	step debian-layout-faults debian_layout_faults
 	# The Debian packages (make deb): built, and lintian reports no error.
-	step deb "$here/build-deb.sh"
+	# (carp-debian.ko from module-debian, if that step passed.)
+	local ko_built=0
+	[ -f "$logdir/module-debian.ok" ] && ko_built=1
+	step deb env CARP_DEB_KO_BUILT=$ko_built "$here/build-deb.sh"
 	# The shell and Python scripts parse (the bench and stress scripts run
 	# only in make bench / make stress; their slices in the VM suite).
 	step scripts-syntax bash -c "cd '$top' && for f in scripts/*.sh tests/*/*.sh; do bash -n \"\$f\" || exit 1; done &&
@@ -84,6 +90,23 @@ debian_layout_faults() {
 fuzz() {
 	echo "== fuzz (brief)"
 	step fuzz-decoder "$here/fuzz.sh" "${CARP_FUZZ_SECONDS:-20}"
+}
+
+# lints_and_fuzz: the lints, with the brief fuzzing run beside them (it
+# keeps one core busy for its time; the lints' builds are mostly one
+# rustc at a time). The fuzzing result is reported after the lints'.
+lints_and_fuzz() {
+	local pid log=$logdir/fuzz-decoder.log
+	"$here/fuzz.sh" "${CARP_FUZZ_SECONDS:-20}" >"$log" 2>&1 &
+	pid=$!
+	lints
+	echo "== fuzz (brief, beside the lints)"
+	if wait "$pid"; then
+		pass fuzz-decoder
+	else
+		fail "fuzz-decoder (log: $log)"
+		tail -40 "$log" | sed 's/^/    /'
+	fi
 }
 
 vm_tests() {
@@ -140,18 +163,27 @@ all)
 	phase "setup" setup
 	phase "kernel ($variant)" step "kernel-$variant" "$here/build-kernel.sh" "$variant"
 	phase "host tests" host_tests
-	phase "fuzz" fuzz
-	phase "lints" lints
+	phase "lints and fuzz" lints_and_fuzz
 	# Every VM test file runs once, on one of two kernels (each whole
-	# suite: make vm-test KVARIANT=debug|debian). The files whose subject
-	# is a userspace program driving the module (ip's plugin, YNL's cli,
-	# tshark's dissector, ucarp, the bench scripts) run on Debian's own
-	# kernel, in a third of their debug-kernel time, with stock.sh (the
-	# module as installed there); every other file on the debug kernel
-	# (KASAN, lockdep, kmemleak, UBSAN), where the kernel paths those
-	# programs reach run too (rtnetlink: link, reconfig; generic netlink:
-	# carpctl, nlfuzz; the advertisements tshark dissects: every election).
-	on_debian="stock bench-smoke iproute2 ynl wire ucarp ifupdown netdevs"
+	# suite: make vm-test KVARIANT=debug|debian; .ci/run runs the whole
+	# suite on the debug kernel as well). On the debug kernel (KASAN,
+	# lockdep, kmemleak, UBSAN) the files whose subject is a path where
+	# the module's memory, locking and lifetimes are at stake: devices
+	# created, changed, moved and deleted (teardown, leaving, churn,
+	# rcu-move, carpdev, link, reconfig, mtu, addrs), input from userspace
+	# and from the wire (badinput, carpctl, sysctl, nlfuzz, pktfuzz,
+	# faults, rxpath), the netfilter hook and the neighbour paths
+	# (balancing, firewall, neighbours) and the soak. On Debian's own
+	# kernel, in a third to a half of their debug-kernel time: the files
+	# whose subject is the protocol's behaviour over time (election,
+	# takeover, failover, preempt and demotion, IPv6, balancing
+	# failover), whose kernel paths the files above run too, and those
+	# whose subject is a userspace program driving the module (ip's
+	# plugin, YNL's cli, tshark's dissector, ucarp, ifupdown, networkd,
+	# the bench scripts), with stock.sh (the module as installed there).
+	on_debian="stock bench-smoke iproute2 ynl wire ucarp ifupdown netdevs
+		election takeover failover demotion ipv6 balance-failover firewall"
+	on_debian=$(echo $on_debian)
 	if [ $# -eq 0 ]; then
 		vm_skip=$on_debian phase "VM tests ($variant)" vm_tests
 		# shellcheck disable=SC2086 # a list of names

@@ -53,14 +53,12 @@ for h in a b; do cctl "$h" carp0 balancing ip-unicast; done
 check "ip-unicast: the entries are MASTER again" wait_for 15 split_ready
 nap 1
 kill "$dump"; wait "$dump" 2>/dev/null
-frames=$(tshark -r /tmp/lb-$$.pcap -T fields -E separator=' ' -e arp.opcode -e arp.src.hw_mac \
-	-e arp.src.proto_ipv4 -e arp.dst.proto_ipv4 -e icmpv6.type -e ipv6.dst \
-	-e icmpv6.nd.na.target_address -e icmpv6.opt.linkaddr 2>/dev/null)
-sed 's/^/#   frame: /' <<<"$frames" | head -20
+frames=$(frames /tmp/lb-$$.pcap)
+sed 's/^/#   frame: /' <<<"$frames" | grep -E ' (arp|icmp6 13[56]) ' | head -20
 check "ip-unicast: the new MAC announced by gratuitous ARP for 192.0.2.10" \
-	grep -Eq '^[12] 00:00:5e:00:01:01 192\.0\.2\.10 192\.0\.2\.10' <<<"$frames"
+	grep -Eq ' arp [12] 00:00:5e:00:01:01 192\.0\.2\.10 [^ ]+ 192\.0\.2\.10$' <<<"$frames"
 check "ip-unicast: and by an unsolicited NA for 2001:db8::10 to all nodes" \
-	grep -q '136 ff02::1 2001:db8::10 00:00:5e:00:01:01' <<<"$frames"
+	grep -Eq ' icmp6 136 [^ ]+ ff02::1 2001:db8::10 00:00:5e:00:01:01$' <<<"$frames"
 check_ok_output "ip-unicast: c01's entry for 192.0.2.10 moved to the new MAC, unflushed" \
 	'lladdr 00:00:5e:00:01:01' ip -n c01 neigh show 192.0.2.10
 check_ok_output "ip-unicast: and for 2001:db8::10" \
@@ -132,8 +130,7 @@ check "arp: tcpdump captures on the bridge" wait_for 10 capturing lan br0
 ip netns exec a ping -c 1 -W 2 -I carp0 192.0.2.14 >/dev/null 2>&1
 nap 1
 kill "$dump"; wait "$dump" 2>/dev/null
-req=$(tshark -r /tmp/lb-$$.pcap -Y 'arp.opcode == 1 && arp.dst.proto_ipv4 == 192.0.2.14' \
-	-T fields -e arp.src.proto_ipv4 2>/dev/null)
+req=$(frames /tmp/lb-$$.pcap | awk '$4 == "arp" && $5 == 1 && $9 == "192.0.2.14" { print $7 }')
 echo "# a's ARP requests for 192.0.2.14, senders: $(echo $req)"
 check "arp: a resolved c01 through carp0 (its ARP request is on the wire)" [ -n "$req" ]
 check "arp: ... as a probe, sender 0.0.0.0 (never the VIP)" bash -c "! grep -qv '^0\.0\.0\.0$' <<<'$req'"

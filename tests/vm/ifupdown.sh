@@ -1,21 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # carp devices from /etc/network/interfaces stanzas with the carp
-# package's ifupdown hook (tools/ifupdown/carp, as if-pre-up.d/carp and
-# if-post-down.d/carp), run by Debian's ifup/ifdown: hosts a and b bring
-# carp0 up from their stanzas (IPv4 and IPv6, pass from a 0600 file on a,
-# inline on b), elect, and take it down (a MASTER bows out, the device
-# is deleted); the pass is in no command line; changed options apply on
-# the next ifup; bad options fail ifup with the hook's message and leave
-# no device behind.
+# package's ifupdown hook (tools/ifupdown/carp, as if-pre-up.d/carp,
+# if-up.d/carp, if-down.d/carp and if-post-down.d/carp), run by Debian's
+# ifup/ifdown: hosts a and b bring carp0 up from their stanzas (IPv4 and
+# IPv6, pass from a 0600 file on a, inline on b), elect, and take it down
+# (a MASTER bows out, the device is deleted); the pass is in no command
+# line; changed options apply on the next ifup; a host that returns while
+# its inet6 stanza is slow (another hook, a DAD wait) is held down between
+# its stanzas and comes back as BACKUP; bad options fail ifup with the
+# hook's message and leave no device behind.
 # Each ifup/ifdown runs in a mount namespace of its own where /etc/network
-# has the hook as the package installs it and no other, and
+# has the hook as the package installs it and no other, the host's
+# interfaces file as /etc/network/interfaces (where the hook's ifquery
+# reads it), and
 # /usr/local/sbin, the first directory of the PATH
 # ifupdown gives hooks, holds the carp-enabled ip (scripts/
 # build-iproute2.sh) and carpctl through a shim that records each
 # command line.
 
-tap_plan 29
+tap_plan 31
 carp_load
 top=$(cd ../.. && pwd)
 w=/tmp/ifud
@@ -33,25 +37,36 @@ EOS
 chmod +x "$w/bin/carpctl"
 
 # /etc/network as the carp package makes it: our hook in if-pre-up.d,
-# if-down.d (run before the addresses go, PHASE=pre-down) and
-# if-post-down.d, no other hook.
+# if-up.d, if-down.d (run before the addresses go, PHASE=pre-down) and
+# if-post-down.d, no other hook; and a slow hook of the test's, after
+# ours, that stands for a slow inet6 stanza when $w/slow exists: it
+# records carp0's link between the stanzas and takes 4 s, more than the
+# master-down time.
 mkdir -p "$w/etc-network"
+: >"$w/etc-network/interfaces"
 for d in pre-up up down post-down; do
 	mkdir -p "$w/etc-network/if-$d.d"
-done
-for d in pre-up down post-down; do
 	cp "$top/tools/ifupdown/carp" "$w/etc-network/if-$d.d/carp"
 done
+cat >"$w/etc-network/if-pre-up.d/zz-slow" <<EOS
+#!/bin/sh
+[ "\$ADDRFAM" = inet6 ] && [ -e $w/slow ] || exit 0
+ip -o link show dev "\$IFACE" >>$w/between
+sleep 4
+EOS
+chmod +x "$w/etc-network/if-pre-up.d/zz-slow"
 # ifud HOST ifup|ifdown ARGS...: ifupdown in HOST's namespace with
-# /tmp/ifud/HOST.interfaces and its own state directory.
+# /tmp/ifud/HOST.interfaces as /etc/network/interfaces and its own state
+# directory.
 ifud() {
 	local h=$1; shift
 	unshare -m bash -c '
-		w=$1; shift
+		w=$1 h=$2; shift
 		mount --bind "$w/etc-network" /etc/network &&
+		mount --bind "$w/$h.interfaces" /etc/network/interfaces &&
 		mount --bind "$w/bin" /usr/local/sbin &&
 		exec ip netns exec "$@"' _ "$w" "$h" "$@" \
-		-i "$w/$h.interfaces" --state-dir "$w/state-$h"
+		--state-dir "$w/state-$h"
 }
 
 lan_setup a b
@@ -131,8 +146,17 @@ bowout() {
 }
 check "b takes over after a's bow-out" bowout
 check "a: carp0 deleted" link_absent a carp0
-check "a: ifup carp0 again" ifud a ifup carp0
+# a returns with a slow inet6 stanza: held down between its stanzas (an
+# IPv4-only carp0 would refuse b's advertisements, whose HMAC covers both
+# addresses, and take over after the master-down time), then BACKUP.
+m=$(masters a)
+touch "$w/slow"
+check "a: ifup carp0 again (its inet6 stanza 4 s late)" ifud a ifup carp0
+rm -f "$w/slow"
+held() { grep -q 'carp0' "$w/between" && ! grep -q '[<,]UP[,>]' "$w/between"; }
+check "between a's stanzas carp0 was down ($(cat "$w/between" 2>/dev/null | grep -o '<[^>]*>'))" held
 check "a: BACKUP to b" wait_for 10 state_is a carp0 backup
+check "... without a turn as MASTER on the way" [ "$(masters a)" = "$m" ]
 
 # Bad stanzas: ifup fails with the hook's message, no device stays.
 bad() {

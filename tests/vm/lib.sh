@@ -152,6 +152,17 @@ carp_adverts() {
 	END { flush() }' <<<"$o"
 }
 
+# frames PCAP: the fields of every frame in PCAP the tests check, one line
+# per frame (tests/vm/pcapfields.py: "TIME SRCMAC DSTMAC arp OP SHA SPA THA
+# TPA", "... carp SRC DST TTL VHID", "... icmp6 TYPE SRC DST TARGET LLADDR",
+# ...); fails on an unreadable or empty capture. (Not tshark: it takes
+# about ten seconds to start under KASAN and TCG; wire.sh is where tshark
+# dissects our packets.)
+PCAPFIELDS="$(dirname "${BASH_SOURCE[0]}")/pcapfields.py"
+frames() {
+	python3 -I -S "$PCAPFIELDS" "$1"
+}
+
 # carp_kind NS DEV: DEV exists and is a carp device (ip's JSON).
 carp_kind() {
 	ip -n "$1" -j -d link show dev "$2" | grep -q '"info_kind":"carp"'

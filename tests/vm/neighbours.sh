@@ -49,16 +49,18 @@ check_ok_output "c's entry for the IPv6 VIP is the virtual MAC" 'lladdr 00:00:5e
 	ip -n c -6 neigh show 2001:db8::1
 # Every ARP frame with a VIP as sender, every NS/NA with a VIP as source or
 # target, carries the virtual MAC.
-frames=$(tshark -r "$pcap" -T fields -E separator=' ' -e arp.src.proto_ipv4 -e arp.src.hw_mac \
-	-e ipv6.src -e icmpv6.type -e icmpv6.nd.na.target_address -e icmpv6.opt.linkaddr 2>/dev/null)
+frames=$(frames "$pcap")
 rm -f "$pcap"
-echo "$frames" | sed 's/^/# frame: /'
-check "the capture saw ARP from the VIP" grep -q '^192\.0\.2\.1 ' <<<"$frames"
+arps=$(awk '$4 == "arp" { print $7, $6 }' <<<"$frames")
+nds=$(awk '$4 == "icmp6" && ($5 == 135 || $5 == 136) { print $6, $5, $8, $9 }' <<<"$frames")
+echo "$arps" | sed 's/^/# ARP (sender IP, MAC): /'
+echo "$nds" | sed 's/^/# NS\/NA (source, type, target, link-layer address): /'
+check "the capture saw ARP from the VIP" grep -q '^192\.0\.2\.1 ' <<<"$arps"
 check_fail "no ARP frame announces the IPv4 VIP with another MAC" \
-	grep -Ev '^192\.0\.2\.1 00:00:5e:00:01:01|^(192\.0\.2\.1[0-9]+|0\.0\.0\.0) |^ ' <<<"$frames"
-check "the capture saw an NA for the IPv6 VIP" grep -q ' 136 2001:db8::1 ' <<<"$frames"
+	grep -Ev '^192\.0\.2\.1 00:00:5e:00:01:01$|^(192\.0\.2\.1[0-9]+|0\.0\.0\.0) ' <<<"$arps"
+check "the capture saw an NA for the IPv6 VIP" grep -q '^[^ ]* 136 2001:db8::1 ' <<<"$nds"
 check_fail "no NS/NA for the IPv6 VIP carries another MAC" bash -c \
-	"grep -E '^2001:db8::1 13[56] |^[^ ]* 136 2001:db8::1 ' | grep -v '00:00:5e:00:01:01'" <<<"$frames"
+	"grep -E '^2001:db8::1 13[56] |^[^ ]* 136 2001:db8::1 ' | grep -v ' 00:00:5e:00:01:01\$'" <<<"$nds"
 
 # A BACKUP never sends from the virtual MAC: b's ping through carp0 is
 # dropped (tx_dropped), and the bridge learns the virtual MAC on a's port

@@ -61,21 +61,21 @@ check_ok_output "the bridge moved the virtual MAC to b's port (no client traffic
 	'^00:00:5e:00:01:01 dev vb ' bridge -n lan fdb show br br0
 check_ok_output "c still has the VIP at the virtual MAC, unflushed, and it answers" \
 	'00:00:5e:00:01:01' bash -c "ip netns exec c ping -c 1 -W 2 192.0.2.1 >/dev/null && ip -n c neigh show 192.0.2.1"
-frames=$(tshark -r /tmp/to-$$.pcap -T fields -E separator=' ' -e frame.time_relative -e eth.src \
-	-e ip.src -e carp.vhid -e arp.isgratuitous -e arp.src.proto_ipv4 -e ipv6.dst \
-	-e icmpv6.type -e icmpv6.nd.na.target_address -o ip.try_heuristic_first:TRUE 2>/dev/null)
+frames=$(frames /tmp/to-$$.pcap)
 rm -f /tmp/to-$$.pcap
 sed 's/^/#   frame: /' <<<"$frames" | tail -40
-check "b sent a gratuitous ARP for 192.0.2.1" grep -Eq ' (1|True) 192\.0\.2\.1( |$)' <<<"$frames"
-check "b sent an unsolicited NA for 2001:db8::1 to all nodes" grep -q 'ff02::1 136 2001:db8::1' <<<"$frames"
+check "b sent a gratuitous ARP for 192.0.2.1" \
+	grep -Eq ' arp [12] [^ ]+ 192\.0\.2\.1 [^ ]+ 192\.0\.2\.1$' <<<"$frames"
+check "b sent an unsolicited NA for 2001:db8::1 to all nodes" \
+	grep -Eq ' icmp6 136 [^ ]+ ff02::1 2001:db8::1 ' <<<"$frames"
 # advbase 2: a's vhid 1 advertisements 2 s apart; b's first one about
 # 6.4 s after a's last (bounds wide for TCG).
-times=$(awk '$3 == "192.0.2.11" && $4 == 1 { print $1 }' <<<"$frames")
+times=$(awk '$4 == "carp" && $5 == "192.0.2.11" && $8 == 1 { print $1 }' <<<"$frames")
 gaps=$(awk 'NR > 1 { printf "%.2f\n", $1 - p } { p = $1 }' <<<"$times")
 echo "# a's advertisement intervals (advbase 2): $(echo $gaps)"
 check "advbase 2: a advertised every 2 s" awk '{ if ($1 < 1.7 || $1 > 2.6) bad = 1 } END { exit bad || NR < 3 }' <<<"$gaps"
 last_a=$(tail -1 <<<"$times")
-first_b=$(awk '$3 == "192.0.2.12" && $4 == 1 { print $1; exit }' <<<"$frames")
+first_b=$(awk '$4 == "carp" && $5 == "192.0.2.12" && $8 == 1 { print $1; exit }' <<<"$frames")
 # (awk, not bc: bc prints nothing for a missing time and the range test
 # then saw no input and passed; here a time that is not a number fails.)
 waited=$(awk -v a="$last_a" -v b="$first_b" 'BEGIN {
