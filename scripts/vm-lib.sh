@@ -21,6 +21,10 @@ VM_APPEND=(
 	--append "loglevel=5 oops=panic log_buf_len=16M"
 	--append "rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose"
 )
+# CARP_KMEMLEAK=0: the debug kernel without kmemleak (kmemleak=off: the
+# same kernel, every other checker on; vm-run.sh's leak checks then have
+# nothing to read and say so).
+[ "${CARP_KMEMLEAK:-1}" = 0 ] && VM_APPEND+=(--append kmemleak=off)
 
 # What counts as a kernel splat in a kernel log or on a console (BUG,
 # WARNING, Oops, KASAN, UBSAN, lockdep, RCU, refcount, a device reference
