@@ -22,15 +22,24 @@ kdir=$("$here/build-kernel.sh" "$variant")
 # lockdep, for one), and kbuild would not notice a switch of kernels.
 # 6.12 has no MO=, so the sources are mirrored there.
 bdir=$CACHE_ROOT/module-$(basename "$kdir")
+# Clippy builds in a directory of its own: it needs a full rebuild of the
+# crate, which in the module's directory would leave objects built by
+# clippy-driver, and the next build would redo them all.
+[ "$mode" = lint ] && bdir=$bdir-clippy
 mkdir -p "$bdir"
 # Content compared (-c), times not copied: a file whose content changed gets
 # a new mtime even when the source is older than the objects (switching
-# trees), so kbuild rebuilds exactly what changed.
-rsync -rlpc --delete --include='/Kbuild' --include='/*.rs' --include='/*.c' --include='/*.h' \
-	--include='/include/***' --exclude='*_generated.rs' --exclude='/*' \
+# trees), so kbuild rebuilds exactly what changed. The build's own files
+# are protected first (rules match in order: after the includes, /*.rs
+# and /*.c would delete the generated bindings and carp.mod.c, and every
+# build would run bindgen again).
+rsync -rlpc --delete \
 	--filter='P *.o' --filter='P *.ko' --filter='P .*.cmd' --filter='P *.mod*' \
 	--filter='P *.d' --filter='P modules.order' --filter='P Module.symvers' \
 	--filter='P *_generated.rs' --filter='P .module-common.o' \
+	--exclude='*_generated.rs' --exclude='*.mod.c' \
+	--include='/Kbuild' --include='/*.rs' --include='/*.c' --include='/*.h' \
+	--include='/include/***' --exclude='/*' \
 	"$top/" "$bdir/"
 # CARP_EXTRA_RUSTFLAGS: added after -Dwarnings (make mutants allows the
 # dead code a one-line mutant leaves behind, so it builds).
