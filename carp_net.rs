@@ -61,9 +61,12 @@ pub(crate) struct CarpNet {
     preempt: AtomicBool,
     /// `net.inet.carp.log`: syslog priority up to which messages are logged.
     log: AtomicU8,
-    /// The "carp" group demotion counter: carp devices whose carpdev is
-    /// down.
+    /// The "carp" group demotion counter as advertised: carp devices whose
+    /// carpdev is down or that cannot send, plus `demote_user`.
     demote: AtomicU8,
+    /// The part of `demote` userspace sets (`group-set`, carpdemote);
+    /// written under RTNL.
+    demote_user: AtomicU8,
     /// Whether the namespace belongs to the initial user namespace (its
     /// state changes are logged without rate limit).
     trusted: bool,
@@ -110,6 +113,7 @@ unsafe extern "C" fn carp_net_init(net: *mut sys::net) -> c_int {
             preempt: AtomicBool::new(false),
             log: AtomicU8::new(log::CRIT),
             demote: AtomicU8::new(0),
+            demote_user: AtomicU8::new(0),
             trusted,
             ratelimit: Opaque::uninit(),
             stats: Stats::new(),
@@ -192,6 +196,22 @@ impl CarpNet {
     /// Sets the demotion counter; returns the previous value.
     pub(crate) fn set_demote(&self, d: u8) -> u8 {
         self.demote.swap(d, Ordering::Relaxed)
+    }
+
+    /// The demotion counter as advertised.
+    pub(crate) fn demote(&self) -> u8 {
+        self.demote.load(Ordering::Relaxed)
+    }
+
+    /// The part of the demotion counter userspace sets.
+    pub(crate) fn demote_user(&self) -> u8 {
+        self.demote_user.load(Ordering::Relaxed)
+    }
+
+    /// Sets the part of the demotion counter userspace sets (the caller
+    /// holds RTNL and recomputes the counter with `update_demotion`).
+    pub(crate) fn set_demote_user(&self, d: u8) {
+        self.demote_user.store(d, Ordering::Relaxed)
     }
 
     /// Counts a carp device in; returns the previous count.
@@ -284,14 +304,16 @@ pub(crate) unsafe fn log_rx(dev: *const sys::net_device, e: RxError) {
 }
 
 /// Logs a change of the group demotion counter: `down` carp devices have
-/// their carpdev down, `senderr` cannot send advertisements.
-pub(crate) fn log_demote(cn: &CarpNet, d: u8, down: u32, senderr: u32) {
+/// their carpdev down, `senderr` cannot send advertisements, `user` is
+/// userspace's part.
+pub(crate) fn log_demote(cn: &CarpNet, d: u8, down: u32, senderr: u32, user: u8) {
     if cn.logs(log::ERR, false) {
         pr_err!(
-            "demoted group carp to {} ({} carpdev down, {} with send errors)\n",
+            "demoted group carp to {} ({} carpdev down, {} with send errors, {} by userspace)\n",
             d,
             down,
-            senderr
+            senderr,
+            user
         );
     }
 }

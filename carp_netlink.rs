@@ -11,6 +11,9 @@
 //!   (the same path as `ip link set ... type carp`), nothing changes on error;
 //!   CAP_NET_ADMIN (GENL_UNS_ADMIN_PERM in the tables);
 //! - `stats-get`: the counters of the namespace or of one device;
+//! - `group-get`, `group-set`: the group demotion counter and its parts;
+//!   userspace sets its own part (OpenBSD's carpdemote) with CAP_NET_ADMIN
+//!   (GENL_UNS_ADMIN_PERM);
 //! - the `events` multicast group: one `state-ntf` per state change.
 
 use crate::carp_balance::MAX_NODES;
@@ -18,6 +21,7 @@ use crate::carp_config::{apply_request, nla_payload, peer6_of, peer_of, Request}
 use crate::carp_dev::{carp_dev, is_carp, CarpDev, Entry};
 use crate::carp_events::{family, put_msg, Msg};
 use crate::carp_net::carp_net;
+use crate::carp_port::{demotion_parts, update_demotion};
 use crate::carp_proto::{ConfigAttr, State};
 use crate::carp_sys as sys;
 use crate::carp_util::{dev_name, emsgsize, set_err_msg, set_err_msg_attr, Rtnl};
@@ -482,6 +486,115 @@ pub(crate) unsafe extern "C" fn carp_nl_stats_get_doit(
                 }
                 Ok(())
             })
+        }
+    })
+}
+
+/// The group a `group-*` request names, if it names one: "carp" is the
+/// only group (every carp device is in it); another name is refused.
+///
+/// # Safety
+///
+/// `info` is the request; its policy has GROUP_NAME.
+unsafe fn check_group(info: *const sys::genl_info) -> Result {
+    // SAFETY: as documented.
+    let a = unsafe { attr(info, sys::CARP_A_GROUP_NAME) };
+    // SAFETY: a validated attribute of the request, or null.
+    match unsafe { nla_payload(a) } {
+        None => Ok(()),
+        Some(p) if p.split(|&b| b == 0).next() == Some(&b"carp"[..]) => Ok(()),
+        Some(_) => {
+            // SAFETY: `info` is the request.
+            set_err_msg_attr(
+                unsafe { (*info).extack },
+                c"carp: no such group: every carp device is in group carp, the only one",
+                a,
+            );
+            Err(ENOENT)
+        }
+    }
+}
+
+/// `group-get`: the group demotion counter and its parts.
+///
+/// # Safety
+///
+/// Called by genetlink with a validated request.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn carp_nl_group_get_doit(
+    _skb: *mut sys::sk_buff,
+    info: *mut sys::genl_info,
+) -> c_int {
+    doit(|| {
+        let rtnl = Rtnl::lock();
+        // SAFETY: RTNL held; `info` is the request; its namespace is live.
+        unsafe {
+            check_group(info)?;
+            let net = sys::carp_genl_info_net(info);
+            let (down, senderr) = demotion_parts(&rtnl, net);
+            let cn = carp_net(net);
+            reply(info, |m| {
+                m.string(sys::CARP_A_GROUP_NAME, c"carp")?;
+                m.u32(sys::CARP_A_GROUP_DEMOTE, u32::from(cn.demote()))?;
+                m.u32(sys::CARP_A_GROUP_DEMOTE_USER, u32::from(cn.demote_user()))?;
+                m.u32(sys::CARP_A_GROUP_DEMOTE_DOWN, down)?;
+                m.u32(sys::CARP_A_GROUP_DEMOTE_SENDERR, senderr)
+            })
+        }
+    })
+}
+
+/// `group-set`: sets (demote-user) or changes (demote-adjust) the part of
+/// the group demotion counter userspace sets; the result must be 0..255.
+/// Every carp device of the namespace takes the new counter at once.
+///
+/// # Safety
+///
+/// Called by genetlink with a validated request (GENL_UNS_ADMIN_PERM).
+#[no_mangle]
+pub(crate) unsafe extern "C" fn carp_nl_group_set_doit(
+    _skb: *mut sys::sk_buff,
+    info: *mut sys::genl_info,
+) -> c_int {
+    doit(|| {
+        let rtnl = Rtnl::lock();
+        // SAFETY: RTNL held; `info` is the request; its namespace is live.
+        unsafe {
+            check_group(info)?;
+            let extack = (*info).extack;
+            let net = sys::carp_genl_info_net(info);
+            let cn = carp_net(net);
+            let set = attr_u32(info, sys::CARP_A_GROUP_DEMOTE_USER);
+            let adj = attr(info, sys::CARP_A_GROUP_DEMOTE_ADJUST);
+            let new = match (set, adj.is_null()) {
+                (Some(_), false) => {
+                    set_err_msg(extack, c"carp: give demote-user or demote-adjust, not both");
+                    return Err(EINVAL);
+                }
+                (None, true) => {
+                    set_err_msg(extack, c"carp: give demote-user or demote-adjust");
+                    return Err(EINVAL);
+                }
+                // (The policy's max keeps it at 255.)
+                (Some(v), true) => i64::from(v),
+                (None, false) => {
+                    // (The policy makes it an s32: four bytes.)
+                    let p = nla_payload(adj).and_then(|p| p.first_chunk::<4>());
+                    let Some(&b) = p else { return Err(EINVAL) };
+                    i64::from(cn.demote_user()) + i64::from(i32::from_ne_bytes(b))
+                }
+            };
+            let Ok(new) = u8::try_from(new) else {
+                set_err_msg_attr(
+                    extack,
+                    c"carp: the demotion set by userspace would leave 0..255",
+                    adj,
+                );
+                return Err(EINVAL);
+            };
+            cn.set_demote_user(new);
+            update_demotion(&rtnl, net);
+            Ok(())
         }
     })
 }

@@ -51,8 +51,20 @@ static const struct nla_policy carp_stats_get_nl_policy[CARP_A_DEV_IFNAME + 1] =
 	[CARP_A_DEV_IFNAME] = { .type = NLA_NUL_STRING, .len = 15, },
 };
 
+/* CARP_CMD_GROUP_GET - do */
+static const struct nla_policy carp_group_get_nl_policy[CARP_A_GROUP_NAME + 1] = {
+	[CARP_A_GROUP_NAME] = { .type = NLA_NUL_STRING, },
+};
+
+/* CARP_CMD_GROUP_SET - do */
+static const struct nla_policy carp_group_set_nl_policy[CARP_A_GROUP_DEMOTE_ADJUST + 1] = {
+	[CARP_A_GROUP_NAME] = { .type = NLA_NUL_STRING, },
+	[CARP_A_GROUP_DEMOTE_USER] = NLA_POLICY_MAX(NLA_U32, 255),
+	[CARP_A_GROUP_DEMOTE_ADJUST] = { .type = NLA_S32, },
+};
+
 /* Ops table for carp */
-const struct genl_split_ops carp_nl_ops[4] = {
+const struct genl_split_ops carp_nl_ops[6] = {
 	{
 		.cmd		= CARP_CMD_DEV_GET,
 		.doit		= carp_nl_dev_get_doit,
@@ -78,6 +90,20 @@ const struct genl_split_ops carp_nl_ops[4] = {
 		.policy		= carp_stats_get_nl_policy,
 		.maxattr	= CARP_A_DEV_IFNAME,
 		.flags		= GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= CARP_CMD_GROUP_GET,
+		.doit		= carp_nl_group_get_doit,
+		.policy		= carp_group_get_nl_policy,
+		.maxattr	= CARP_A_GROUP_NAME,
+		.flags		= GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= CARP_CMD_GROUP_SET,
+		.doit		= carp_nl_group_set_doit,
+		.policy		= carp_group_set_nl_policy,
+		.maxattr	= CARP_A_GROUP_DEMOTE_ADJUST,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 };
 

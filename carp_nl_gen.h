@@ -17,12 +17,14 @@
 extern const struct nla_policy carp_node_nl_policy[CARP_A_NODE_IGNORED + 1];
 
 /* Ops table for carp */
-extern const struct genl_split_ops carp_nl_ops[4];
+extern const struct genl_split_ops carp_nl_ops[6];
 
 int carp_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info);
 int carp_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 int carp_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info);
 int carp_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info);
+int carp_nl_group_get_doit(struct sk_buff *skb, struct genl_info *info);
+int carp_nl_group_set_doit(struct sk_buff *skb, struct genl_info *info);
 
 enum {
 	CARP_NLGRP_EVENTS,

@@ -583,14 +583,14 @@ pub(crate) unsafe fn lower_gone(rtnl: &Rtnl, lower: *mut sys::net_device) {
     unsafe { sys::unregister_netdevice_many(kill.get()) };
 }
 
-/// Recomputes the namespace's demotion counter (one per carp device whose
-/// carpdev is down or whose advertisements cannot be sent) and hands it to
-/// every carp device.
+/// The kernel's own parts of the namespace's demotion counter: carp
+/// devices whose carpdev is down, and those whose advertisements cannot be
+/// sent (one each).
 ///
 /// # Safety
 ///
 /// `net` is live.
-pub(crate) unsafe fn update_demotion(rtnl: &Rtnl, net: *mut sys::net) {
+pub(crate) unsafe fn demotion_parts(rtnl: &Rtnl, net: *mut sys::net) -> (u32, u32) {
     let (mut down, mut senderr) = (0u32, 0u32);
     // SAFETY: forwarded.
     unsafe {
@@ -605,13 +605,28 @@ pub(crate) unsafe fn update_demotion(rtnl: &Rtnl, net: *mut sys::net) {
             }
         })
     };
-    let d = u8::try_from(down.saturating_add(senderr)).unwrap_or(u8::MAX);
+    (down, senderr)
+}
+
+/// Recomputes the namespace's demotion counter (one per carp device whose
+/// carpdev is down or whose advertisements cannot be sent, plus the part
+/// userspace sets, at most 255) and hands it to every carp device.
+///
+/// # Safety
+///
+/// `net` is live.
+pub(crate) unsafe fn update_demotion(rtnl: &Rtnl, net: *mut sys::net) {
+    // SAFETY: forwarded.
+    let (down, senderr) = unsafe { demotion_parts(rtnl, net) };
     // SAFETY: `net` is live.
     let cn = unsafe { carp_net(net) };
+    let user = cn.demote_user();
+    let d = u8::try_from(down.saturating_add(senderr).saturating_add(u32::from(user)))
+        .unwrap_or(u8::MAX);
     if cn.set_demote(d) == d {
         return;
     }
-    log_demote(cn, d, down, senderr);
+    log_demote(cn, d, down, senderr, user);
     let t = now();
     // SAFETY: forwarded.
     unsafe {

@@ -7,8 +7,12 @@
 # both addresses move together; when the link returns, a takes both back.
 # The same when a's LAN 2 interface stays up but its advertisements cannot
 # be sent (a qdisc that drops everything): repeated send errors demote.
+# And from userspace (carpctl demote, OpenBSD's carpdemote): a demotes its
+# group by hand and b takes both over; the kernel's own part adds to it;
+# undone, a takes both back; refused out of range, for another group, for
+# the unprivileged; the root of a user namespace demotes its own only.
 
-tap_plan 23
+tap_plan 44
 carp_load
 setup_ns lan1 lan2 a b
 for l in lan1 lan2; do
@@ -67,7 +71,7 @@ check "a's carp1 counts the failed sends" \
 	[ "$(ip -n a -s -j link show carp1 | jq '.[0].stats64.tx.dropped')" -ge 3 ]
 check "the log says why" [ "$(since "$m" 'carp1: advertisements cannot be sent: demoting')" = 1 ]
 check_ok_output "... counted as send errors, not as a carpdev down" \
-	'demoted group carp to 1 \(0 carpdev down, 1 with send errors\)' dmesg
+	'demoted group carp to 1 \(0 carpdev down, 1 with send errors, 0 by userspace\)' dmesg
 # Stopping the failing device ends its share of the demotion; the log
 # says it stopped, not that its sends work again.
 m2=$(log_mark)
@@ -85,4 +89,60 @@ tc -n a qdisc del dev eth1 root
 check "sends work again: a takes both back" wait_for 15 both a master
 check_ok_output "the demotion is gone" '"demote":0' cctl a -j carp0
 check "the log says so" [ "$(since "$m" 'carp1: advertisements are sent again')" = 1 ]
+
+# Demotion from userspace (maintenance): a's group by 50 by hand.
+m=$(log_mark)
+check_ok_output "carpctl demote: a's group is not demoted" \
+	'^carp: carp demote count 0 \(userspace 0, carpdev down 0, send errors 0\)$' cctl a demote
+check "carpctl demote carp +50 on a" cctl a demote carp +50
+check "b takes both over from the demoted a" wait_for 15 both b master
+check_ok_output "a advertises demote 50" '"demote":50' cctl a -j carp0
+check_ok_output "... all of it set from userspace" \
+	'^\{"demote":50,"demote_down":0,"demote_senderr":0,"demote_user":50,"group":"carp"\}$' \
+	cctl a -j demote
+check "the log names userspace's part" \
+	[ "$(since "$m" 'demoted group carp to 50 (0 carpdev down, 0 with send errors, 50 by userspace)')" = 1 ]
+# The kernel's own demotion adds to it.
+ip -n a link set eth1 down
+check_ok_output "a's LAN 2 link fails too: 51, each part shown" \
+	'carp demote count 51 \(userspace 50, carpdev down 1, send errors 0\)' cctl a demote
+ip -n a link set eth1 up
+check "carpctl demote carp -50 undoes userspace's part" cctl a demote carp -50
+check "a takes both back (preempt)" wait_for 15 both a master
+check_ok_output "the counter is 0 again" '"demote":0' cctl a -j carp0
+cctl a demote carp 30
+check_ok_output "carpctl demote carp 30 sets it" '"demote_user":30,' cctl a -j demote
+cctl a demote carp 0
+check_ok_output "... and 0 clears it" '"demote":0,' cctl a -j demote
+# Refused: out of range (the kernel's check: carpctl passes any +-255),
+# another group, the unprivileged; nothing changes.
+cctl a demote carp 200
+check_fail_output "+100 on 200 is refused by the kernel (0..255)" 'would leave 0\.\.255' \
+	cctl a demote carp +100
+check_fail_output "-201 is refused too" 'would leave 0\.\.255' cctl a demote carp -201
+check_fail_output "another group is refused by name" 'no such group' cctl a demote mygroup +1
+check_fail_output "nobody cannot demote" 'not permitted' \
+	ip netns exec a setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	"$(command -v carpctl)" demote carp +1
+check_ok_output "nobody can read it" 'carp demote count 200 ' \
+	ip netns exec a setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	"$(command -v carpctl)" demote
+check_ok_output "nothing changed after the refusals" '"demote_user":200,' cctl a -j demote
+cctl a demote carp 0
+# The root of a new user namespace owns the network namespace it makes:
+# it demotes there, and cannot demote the namespaces it does not own.
+check_fail_output "a user namespace's root cannot demote a's group" 'not permitted' \
+	ip netns exec a setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	unshare -Ur "$(command -v carpctl)" demote carp +1
+userns_demote() {
+	as_nobody unshare -Urn bash -c "
+		ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up &&
+		ip link add carpU link v0 type carp && $(command -v carpctl) carpU vhid 9 &&
+		$(command -v carpctl) demote carp +7 &&
+		$(command -v carpctl) -j carpU | grep -o '\"demote\":[0-9]*' | tr '\n' ' ' &&
+		$(command -v carpctl) demote"
+}
+check_ok_output "... and demotes its own: its carp device advertises it" \
+	'"demote":7.*carp demote count 7 \(userspace 7' userns_demote
+check_ok_output "a's group is untouched by it" '"demote":0,' cctl a -j demote
 cleanup_ns

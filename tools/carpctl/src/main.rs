@@ -8,6 +8,7 @@
 //! carpctl carp0            # status, like OpenBSD's ifconfig carp lines
 //! carpctl stats            # like netstat -s -p carp
 //! carpctl monitor          # state changes as they happen
+//! carpctl demote carp +50  # demote the group (OpenBSD's carpdemote)
 //! ```
 //!
 //! Talks to the kernel through the "carp" generic netlink family; a change
@@ -27,6 +28,15 @@ Usage: carpctl [-j] [IFNAME]            show carp devices (all, or one)
        carpctl IFNAME SETTING...        change a carp device
        carpctl [-j] stats [IFNAME]      statistics of the namespace or a device
        carpctl [-j] monitor             print state changes as they happen
+       carpctl [-j] demote [GROUP]      the group's demotion counter and
+                                        its parts
+       carpctl demote GROUP [+|-]N      raise (+N) or lower (-N) the part
+                                        of the counter set from userspace,
+                                        or set it (N), as OpenBSD's
+                                        ifconfig -g GROUP carpdemote N; the
+                                        result must be 0..255. Every carp
+                                        device is in group carp, the only
+                                        one.
 
 Settings (any number, applied together; on error nothing changes):
   vhid N            virtual host ID, 1..255 (a single node)
@@ -68,6 +78,32 @@ enum Command {
     Set(String, Vec<Setting>),
     Stats(Option<String>),
     Monitor,
+    Demote(Option<String>, Option<Demote>),
+}
+
+/// A change of the userspace part of a group's demotion counter.
+#[derive(Debug, PartialEq)]
+enum Demote {
+    /// `N`: set it.
+    Set(u32),
+    /// `+N` / `-N`: change it.
+    Adjust(i32),
+}
+
+/// Parses `N`, `+N` or `-N` (`demote GROUP ...`).
+fn parse_demote(v: &str) -> Result<Demote, Error> {
+    let bad = || Error(format!("demote: '{v}' is not N, +N or -N (N 0..255)"));
+    let num = |d: &str| {
+        if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        d.parse::<u32>().ok().filter(|n| *n <= 255).ok_or_else(bad)
+    };
+    Ok(match v.as_bytes().first() {
+        Some(b'+') => Demote::Adjust(num(&v[1..])? as i32),
+        Some(b'-') => Demote::Adjust(-(num(&v[1..])? as i32)),
+        _ => Demote::Set(num(v)?),
+    })
 }
 
 /// One `KEY VALUE` setting, parsed.
@@ -201,6 +237,14 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<(Command, bool),
         None => Command::Show(None),
         Some(w) if w == "stats" => Command::Stats(it.next()),
         Some(w) if w == "monitor" => Command::Monitor,
+        Some(w) if w == "demote" => {
+            let group = it.next();
+            let change = match it.next() {
+                Some(v) => Some(parse_demote(&v)?),
+                None => None,
+            };
+            Command::Demote(group, change)
+        }
         Some(w) if w.starts_with('-') => {
             return Err(Error(format!("unknown option '{w}' (see carpctl --help)")))
         }
@@ -216,7 +260,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<(Command, bool),
             }
         }
     };
-    if matches!(cmd, Command::Stats(_) | Command::Monitor) {
+    if matches!(
+        cmd,
+        Command::Stats(_) | Command::Monitor | Command::Demote(..)
+    ) {
         if let Some(extra) = it.next() {
             return Err(Error(format!("unexpected '{extra}' (see carpctl --help)")));
         }
@@ -532,6 +579,54 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
                 .map(|_| ())
                 .map_err(|e| Error(format!("{dev}: {e}")))
         }
+        Command::Demote(group, Some(change)) => {
+            let group = group.unwrap_or_else(|| "carp".into());
+            let mut attrs = vec![Attr::string(nl::group::NAME, &group)];
+            attrs.push(match change {
+                Demote::Set(n) => Attr::u32(nl::group::DEMOTE_USER, n),
+                Demote::Adjust(n) => Attr::bytes(nl::group::DEMOTE_ADJUST, &n.to_ne_bytes()),
+            });
+            let mut carp = Carp::open()?;
+            carp.request(cmd::GROUP_SET, attrs, false)
+                .map(|_| ())
+                .map_err(|e| Error(format!("group {group}: {e}")))
+        }
+        Command::Demote(group, None) => {
+            let group = group.unwrap_or_else(|| "carp".into());
+            let mut carp = Carp::open()?;
+            let r = carp
+                .request(
+                    cmd::GROUP_GET,
+                    vec![Attr::string(nl::group::NAME, &group)],
+                    false,
+                )
+                .map_err(|e| Error(format!("group {group}: {e}")))?;
+            let m = r.into_iter().next().unwrap_or_default();
+            let g = |t| m.u32(t).unwrap_or(0);
+            let (d, user, down, senderr) = (
+                g(nl::group::DEMOTE),
+                g(nl::group::DEMOTE_USER),
+                g(nl::group::DEMOTE_DOWN),
+                g(nl::group::DEMOTE_SENDERR),
+            );
+            if json_out {
+                let v = json!({
+                    "group": group,
+                    "demote": d,
+                    "demote_user": user,
+                    "demote_down": down,
+                    "demote_senderr": senderr,
+                });
+                w(&mut out, &format!("{v}\n"))
+            } else {
+                w(
+                    &mut out,
+                    &format!(
+                        "{group}: carp demote count {d} (userspace {user}, carpdev down {down}, send errors {senderr})\n"
+                    ),
+                )
+            }
+        }
         Command::Stats(dev) => {
             let mut carp = Carp::open()?;
             let r = carp.request(cmd::STATS_GET, dev_attrs(&dev), false)?;
@@ -742,6 +837,27 @@ mod tests {
             (Command::Stats(Some("carp1".into())), true)
         );
         assert_eq!(parse("monitor").unwrap().0, Command::Monitor);
+        assert_eq!(parse("demote").unwrap().0, Command::Demote(None, None));
+        assert_eq!(
+            parse("demote carp").unwrap().0,
+            Command::Demote(Some("carp".into()), None)
+        );
+        for (arg, want) in [
+            ("50", Demote::Set(50)),
+            ("0", Demote::Set(0)),
+            ("+50", Demote::Adjust(50)),
+            ("-255", Demote::Adjust(-255)),
+        ] {
+            assert_eq!(
+                parse(&format!("demote carp {arg}")).unwrap().0,
+                Command::Demote(Some("carp".into()), Some(want)),
+                "{arg}"
+            );
+        }
+        for bad in ["256", "+256", "-", "+", "x", "1.5", "--5", "+-5", ""] {
+            assert!(parse_demote(bad).is_err(), "{bad}");
+        }
+        assert!(parse("demote carp 5 extra").is_err());
         assert_eq!(parse("--help").unwrap().0, Command::Help);
         assert_eq!(parse("-V").unwrap().0, Command::Version);
     }

@@ -29,6 +29,18 @@ pub mod cmd {
     pub const DEV_SET: u8 = 2;
     pub const STATS_GET: u8 = 3;
     pub const STATE_NTF: u8 = 4;
+    pub const GROUP_GET: u8 = 5;
+    pub const GROUP_SET: u8 = 6;
+}
+
+/// `CARP_A_GROUP_*`.
+pub mod group {
+    pub const NAME: u16 = 1;
+    pub const DEMOTE: u16 = 2;
+    pub const DEMOTE_USER: u16 = 3;
+    pub const DEMOTE_ADJUST: u16 = 4;
+    pub const DEMOTE_DOWN: u16 = 5;
+    pub const DEMOTE_SENDERR: u16 = 6;
 }
 
 /// `CARP_A_DEV_*`.
@@ -460,17 +472,49 @@ mod tests {
         }
         let cmds = block("CARP_CMD_DEV_GET = 1");
         assert_eq!(
-            cmds[..4],
+            cmds[..6],
             [
                 "CARP_CMD_DEV_GET",
                 "CARP_CMD_DEV_SET",
                 "CARP_CMD_STATS_GET",
-                "CARP_CMD_STATE_NTF"
+                "CARP_CMD_STATE_NTF",
+                "CARP_CMD_GROUP_GET",
+                "CARP_CMD_GROUP_SET"
             ]
         );
         assert_eq!(
-            (cmd::DEV_GET, cmd::DEV_SET, cmd::STATS_GET, cmd::STATE_NTF),
-            (1, 2, 3, 4)
+            (
+                cmd::DEV_GET,
+                cmd::DEV_SET,
+                cmd::STATS_GET,
+                cmd::STATE_NTF,
+                cmd::GROUP_GET,
+                cmd::GROUP_SET
+            ),
+            (1, 2, 3, 4, 5, 6)
+        );
+        let groups = block("CARP_A_GROUP_NAME = 1");
+        assert_eq!(
+            groups[..6],
+            [
+                "CARP_A_GROUP_NAME",
+                "CARP_A_GROUP_DEMOTE",
+                "CARP_A_GROUP_DEMOTE_USER",
+                "CARP_A_GROUP_DEMOTE_ADJUST",
+                "CARP_A_GROUP_DEMOTE_DOWN",
+                "CARP_A_GROUP_DEMOTE_SENDERR"
+            ]
+        );
+        assert_eq!(
+            (
+                group::NAME,
+                group::DEMOTE,
+                group::DEMOTE_USER,
+                group::DEMOTE_ADJUST,
+                group::DEMOTE_DOWN,
+                group::DEMOTE_SENDERR
+            ),
+            (1, 2, 3, 4, 5, 6)
         );
         let nodes = block("CARP_A_NODE_VHID = 1");
         assert_eq!(
