@@ -8,6 +8,7 @@
 //! carpctl carp0            # status, like OpenBSD's ifconfig carp lines
 //! carpctl stats            # like netstat -s -p carp
 //! carpctl monitor          # state changes as they happen
+//! carpctl hooks            # run /etc/carp/hooks.d/* on every change
 //! carpctl demote carp +50  # demote the group (OpenBSD's carpdemote)
 //! ```
 //!
@@ -15,6 +16,7 @@
 //! is one request, validated as a whole by the kernel (nothing changes on
 //! error). Every failure prints one line and exits non-zero.
 
+mod hooks;
 mod nl;
 
 use nl::{a, cmd, Attr, Attrs, Carp, Error};
@@ -28,6 +30,15 @@ Usage: carpctl [-j] [IFNAME]            show carp devices (all, or one)
        carpctl IFNAME SETTING...        change a carp device
        carpctl [-j] stats [IFNAME]      statistics of the namespace or a device
        carpctl [-j] monitor             print state changes as they happen
+       carpctl hooks [OPTION...] [DIR]  run DIR's executables (default
+                                        /etc/carp/hooks.d) on every state
+                                        change, in order per entry, with
+                                        keepalived's arguments INSTANCE
+                                        IFNAME STATE PRIORITY; the current
+                                        states at start. Options:
+                                        -t, --timeout S (30), --up FILE,
+                                        --down FILE (ucarp's scripts, with
+                                        IFNAME), --rcvbuf BYTES
        carpctl [-j] demote [GROUP]      the group's demotion counter and
                                         its parts
        carpctl demote GROUP [+|-]N      raise (+N) or lower (-N) the part
@@ -78,6 +89,7 @@ enum Command {
     Set(String, Vec<Setting>),
     Stats(Option<String>),
     Monitor,
+    Hooks(hooks::Options),
     Demote(Option<String>, Option<Demote>),
 }
 
@@ -237,6 +249,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<(Command, bool),
         None => Command::Show(None),
         Some(w) if w == "stats" => Command::Stats(it.next()),
         Some(w) if w == "monitor" => Command::Monitor,
+        Some(w) if w == "hooks" => Command::Hooks(hooks::parse(&mut it)?),
         Some(w) if w == "demote" => {
             let group = it.next();
             let change = match it.next() {
@@ -663,6 +676,7 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
                 w(&mut out, &text)
             }
         }
+        Command::Hooks(o) => hooks::run(o),
         Command::Monitor => {
             let mut carp = Carp::open()?;
             carp.subscribe()?;

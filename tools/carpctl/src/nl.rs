@@ -16,6 +16,7 @@ use neli::socket::synchronous::NlSocketHandle;
 use neli::types::{Buffer, GenlBuffer};
 use neli::utils::Groups;
 use std::fmt;
+use std::os::fd::AsRawFd;
 
 /// Family name and version (`CARP_FAMILY_NAME`, `CARP_FAMILY_VERSION`).
 pub const FAMILY: &str = "carp";
@@ -373,6 +374,146 @@ impl Carp {
                 }
             }
         }
+    }
+}
+
+/// What [`Events::next`] returns.
+pub enum Event {
+    /// A `state-ntf`.
+    Change(Attrs),
+    /// The socket overran: changes were lost; the receiver must
+    /// resynchronise from a dump (after [`Events::drain`]).
+    Overrun,
+    /// The family was unregistered (the module unloaded): no more changes
+    /// until it is back, and then on a new subscription.
+    FamilyGone,
+    /// The family was registered again (the module loaded).
+    FamilyBack,
+}
+
+/// `GENL_ID_CTRL`, `CTRL_CMD_NEWFAMILY`, `CTRL_CMD_DELFAMILY`,
+/// `CTRL_ATTR_FAMILY_NAME`.
+const GENL_ID_CTRL: u16 = 0x10;
+const CTRL_CMD_NEWFAMILY: u8 = 1;
+const CTRL_CMD_DELFAMILY: u8 = 2;
+const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+
+/// A socket subscribed to the `events` group that reports overruns, and to
+/// the generic netlink controller's `notify` group for the family's
+/// unregistration and return.
+///
+/// [`Carp::next_event`] runs on neli's router, whose thread drops socket
+/// errors of multicast messages: an overrun (`ENOBUFS`) would be lost in
+/// silence. This one is read directly.
+pub struct Events {
+    sock: NlSocketHandle,
+    family: u16,
+}
+
+impl Events {
+    /// Subscribes (before the caller's first dump, so that no change
+    /// falls between the two).
+    pub fn open(carp: &Carp) -> Result<Self, Error> {
+        let id = carp.router.resolve_nl_mcast_group(FAMILY, MCGRP_EVENTS)?;
+        let ctrl = carp.router.resolve_nl_mcast_group("nlctrl", "notify")?;
+        let sock = NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty())?;
+        sock.add_mcast_membership(Groups::new_groups(&[id, ctrl]))?;
+        Ok(Events {
+            sock,
+            family: carp.family,
+        })
+    }
+
+    /// Sets the receive buffer (SO_RCVBUF; the kernel doubles it).
+    pub fn set_rcvbuf(&self, bytes: usize) -> Result<(), Error> {
+        Ok(self.sock.set_recv_buffer_size(bytes)?)
+    }
+
+    /// One datagram's events; `Ok(None)` when `nonblocking` and there is
+    /// none.
+    fn recv(&self, buf: &mut [u8], nonblocking: bool) -> Result<Option<Vec<Event>>, Error> {
+        let flags = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+        loop {
+            // SAFETY: `buf` is a live, writable buffer of `buf.len()` bytes
+            // for the duration of the call; the descriptor is owned by
+            // `self.sock`, open while `self` lives.
+            let n = unsafe {
+                libc::recv(
+                    self.sock.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    flags,
+                )
+            };
+            if n >= 0 {
+                let n = usize::try_from(n).unwrap_or(0).min(buf.len());
+                return Ok(Some(self.parse(&buf[..n])));
+            }
+            let e = std::io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::ENOBUFS) => return Ok(Some(vec![Event::Overrun])),
+                Some(libc::EINTR) => continue,
+                Some(libc::EAGAIN) if nonblocking => return Ok(None),
+                _ => return Err(Error(format!("netlink: {e}"))),
+            }
+        }
+    }
+
+    /// The events of one datagram (netlink messages, each a generic
+    /// netlink header and attributes).
+    fn parse(&self, mut b: &[u8]) -> Vec<Event> {
+        let mut out = Vec::new();
+        while b.len() >= 16 {
+            let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+            let ty = u16::from_ne_bytes([b[4], b[5]]);
+            if len < 16 || len > b.len() {
+                break;
+            }
+            let payload = &b[16..len];
+            let attrs = || Attrs::parse(payload.get(4..).unwrap_or(&[]));
+            match (ty, payload.first().copied()) {
+                (t, Some(cmd::STATE_NTF)) if t == self.family => out.push(Event::Change(attrs())),
+                (GENL_ID_CTRL, Some(c @ (CTRL_CMD_NEWFAMILY | CTRL_CMD_DELFAMILY)))
+                    if attrs().string(CTRL_ATTR_FAMILY_NAME).as_deref() == Some(FAMILY) =>
+                {
+                    out.push(if c == CTRL_CMD_NEWFAMILY {
+                        Event::FamilyBack
+                    } else {
+                        Event::FamilyGone
+                    })
+                }
+                _ => {}
+            }
+            b = b.get((len + 3) & !3..).unwrap_or(&[]);
+        }
+        out
+    }
+
+    /// The next events (blocks); at least one.
+    pub fn next(&self) -> Result<Vec<Event>, Error> {
+        let mut buf = vec![0u8; 32768];
+        loop {
+            if let Some(ev) = self.recv(&mut buf, false)? {
+                if !ev.is_empty() {
+                    return Ok(ev);
+                }
+            }
+        }
+    }
+
+    /// Discards the changes the socket holds (those from before an
+    /// overrun, older than the dump that follows); returns the family's
+    /// comings and goings among them, which must not be lost.
+    pub fn drain(&self) -> Result<Vec<Event>, Error> {
+        let mut buf = vec![0u8; 32768];
+        let mut kept = Vec::new();
+        while let Some(ev) = self.recv(&mut buf, true)? {
+            kept.extend(
+                ev.into_iter()
+                    .filter(|e| matches!(e, Event::FamilyGone | Event::FamilyBack)),
+            );
+        }
+        Ok(kept)
     }
 }
 
