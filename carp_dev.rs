@@ -26,7 +26,7 @@
 use crate::carp_addr::DevAddrs;
 use crate::carp_balance::{self, ArpHashKey, Balancing, Snapshot, MAX_NODES};
 use crate::carp_net::{carp_net_of, SendLog, Stats};
-use crate::carp_proto::{Action, Addrs, Carp, Config, Link, SendErrors, Stat, State};
+use crate::carp_proto::{Action, Addrs, Carp, Config, Link, Reason, SendErrors, Stat, State};
 use crate::carp_sys as sys;
 use crate::carp_tx::{Batch, Tx};
 use crate::carp_util::{dev_mac, dev_str, now, BhGuard, BhLock, KStatic, PcpuCounters, Rcu, Rtnl};
@@ -61,6 +61,9 @@ pub(crate) struct DevState {
     work_ref: sys::netdevice_tracker,
     /// The per-entry counters' values at the last change of the entries.
     counter_base: [[u64; ENTRY_KINDS]; MAX_NODES],
+    /// Each entry's state changes by [`Reason`], since the entries last
+    /// changed (counted under this lock, where they happen).
+    transitions: [[u32; Reason::COUNT]; MAX_NODES],
     /// The MACs added to the carpdev's address filter.
     lower_macs: LowerMacs,
 }
@@ -299,6 +302,10 @@ impl CarpDev {
                 for i in 0..MAX_NODES {
                     base.add(i).write([0; ENTRY_KINDS]);
                 }
+                let tr = addr_of_mut!((*d).transitions).cast::<[u32; Reason::COUNT]>();
+                for i in 0..MAX_NODES {
+                    tr.add(i).write([0; Reason::COUNT]);
+                }
                 addr_of_mut!((*d).lower_macs).write(LowerMacs::EMPTY);
             }
         };
@@ -406,6 +413,7 @@ impl CarpDev {
                 notify_peers,
                 want_info,
                 carrier,
+                transitions,
                 ..
             } = &mut *st;
             let addrs = Addrs {
@@ -430,14 +438,20 @@ impl CarpDev {
                     }
                 }
                 Action::State {
+                    vhe,
                     vhid,
                     old,
                     new,
                     reason,
-                    ..
                 } => {
                     if new == State::Master && old == State::Backup {
                         self.count(Stat::Preempt);
+                    }
+                    if let Some(c) = transitions
+                        .get_mut(vhe)
+                        .and_then(|t| t.get_mut(reason as usize))
+                    {
+                        *c = c.saturating_add(1);
                     }
                     // SAFETY: the device is live while we hold its state.
                     unsafe {
@@ -611,6 +625,17 @@ impl CarpDev {
         v
     }
 
+    /// Entry `i`'s state changes by [`Reason`] since its entries last
+    /// changed.
+    pub(crate) fn entry_transitions(&self, i: usize) -> [u32; Reason::COUNT] {
+        self.state
+            .lock()
+            .transitions
+            .get(i)
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// Starts the per-entry counters from zero (the entries changed).
     pub(crate) fn reset_entry_counters(&self) {
         let mut now = [[0u64; ENTRY_KINDS]; MAX_NODES];
@@ -619,7 +644,11 @@ impl CarpDev {
                 *c = self.counters.sum((i * ENTRY_KINDS + k) as u32);
             }
         }
-        self.state.lock().counter_base = now;
+        let mut st = self.state.lock();
+        st.counter_base = now;
+        for t in st.transitions.iter_mut() {
+            *t = [0; Reason::COUNT];
+        }
     }
 
     /// Queues the device's work unless it is already queued; the work holds

@@ -192,6 +192,7 @@ fn put_entry_counters(m: &Msg, cd: &CarpDev) -> Result {
     };
     for (i, (vhid, state)) in vhes.iter().take(n).enumerate() {
         let c = cd.entry_counters(i);
+        let transitions = cd.entry_transitions(i);
         m.nest(sys::CARP_A_DEV_NODE, |m| {
             m.u32(sys::CARP_A_NODE_VHID, u32::from(*vhid))?;
             m.u32(sys::CARP_A_NODE_STATE, *state as u32)?;
@@ -203,7 +204,13 @@ fn put_entry_counters(m: &Msg, cd: &CarpDev) -> Result {
             ] {
                 m.put(attr, &c[kind as usize].to_ne_bytes())?;
             }
-            Ok(())
+            // One count per reason: attribute r + 1 for reason r.
+            m.nest(sys::CARP_A_NODE_TRANSITIONS, |m| {
+                for (r, count) in (sys::CARP_A_TRANSITIONS_START..).zip(transitions) {
+                    m.put(r, &u64::from(count).to_ne_bytes())?;
+                }
+                Ok(())
+            })
         })?;
     }
     Ok(())
@@ -223,9 +230,11 @@ fn doit(f: impl FnOnce() -> Result) -> c_int {
 ///
 /// `info` is the request being handled.
 unsafe fn reply(info: *mut sys::genl_info, f: impl FnOnce(&Msg) -> Result) -> Result {
-    // NLMSG_GOODSIZE: a device with 32 nodes fits easily.
+    // The largest reply is stats-get's for a device with 32 nodes: about
+    // 6.5 KB (a node nest with its counters and transitions by reason is
+    // about 200 bytes).
     // SAFETY: process context.
-    let skb = unsafe { sys::carp_genlmsg_new(3800, kernel::bindings::GFP_KERNEL) };
+    let skb = unsafe { sys::carp_genlmsg_new(8192, kernel::bindings::GFP_KERNEL) };
     if skb.is_null() {
         return Err(ENOMEM);
     }

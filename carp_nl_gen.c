@@ -13,7 +13,7 @@
 #include <linux/carp.h>
 
 /* Common nested types */
-const struct nla_policy carp_node_nl_policy[CARP_A_NODE_IGNORED + 1] = {
+const struct nla_policy carp_node_nl_policy[CARP_A_NODE_TRANSITIONS + 1] = {
 	[CARP_A_NODE_VHID] = NLA_POLICY_RANGE(NLA_U32, 1, 255),
 	[CARP_A_NODE_ADVSKEW] = NLA_POLICY_MAX(NLA_U32, 254),
 	[CARP_A_NODE_STATE] = NLA_POLICY_MAX(NLA_U32, 2),
@@ -21,6 +21,20 @@ const struct nla_policy carp_node_nl_policy[CARP_A_NODE_IGNORED + 1] = {
 	[CARP_A_NODE_DROPPED] = { .type = NLA_UINT, },
 	[CARP_A_NODE_ANSWERED] = { .type = NLA_UINT, },
 	[CARP_A_NODE_IGNORED] = { .type = NLA_UINT, },
+	[CARP_A_NODE_TRANSITIONS] = NLA_POLICY_NESTED(carp_transitions_nl_policy),
+};
+
+const struct nla_policy carp_transitions_nl_policy[CARP_A_TRANSITIONS_BOW_OUT + 1] = {
+	[CARP_A_TRANSITIONS_START] = { .type = NLA_UINT, },
+	[CARP_A_TRANSITIONS_MASTER_DOWN] = { .type = NLA_UINT, },
+	[CARP_A_TRANSITIONS_PREEMPT] = { .type = NLA_UINT, },
+	[CARP_A_TRANSITIONS_MASTER_DEMOTED] = { .type = NLA_UINT, },
+	[CARP_A_TRANSITIONS_MASTER_TOO_SLOW] = { .type = NLA_UINT, },
+	[CARP_A_TRANSITIONS_BETTER_MASTER] = { .type = NLA_UINT, },
+	[CARP_A_TRANSITIONS_USER] = { .type = NLA_UINT, },
+	[CARP_A_TRANSITIONS_STOPPED] = { .type = NLA_UINT, },
+	[CARP_A_TRANSITIONS_RESTART] = { .type = NLA_UINT, },
+	[CARP_A_TRANSITIONS_BOW_OUT] = { .type = NLA_UINT, },
 };
 
 /* CARP_CMD_DEV_GET - do */

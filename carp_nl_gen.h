@@ -14,7 +14,8 @@
 #include <linux/carp.h>
 
 /* Common nested types */
-extern const struct nla_policy carp_node_nl_policy[CARP_A_NODE_IGNORED + 1];
+extern const struct nla_policy carp_node_nl_policy[CARP_A_NODE_TRANSITIONS + 1];
+extern const struct nla_policy carp_transitions_nl_policy[CARP_A_TRANSITIONS_BOW_OUT + 1];
 
 /* Ops table for carp */
 extern const struct genl_split_ops carp_nl_ops[6];

@@ -390,6 +390,10 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// How many reasons there are (the discriminants are 0..COUNT, in the
+    /// order of the generic netlink family's `reason` enum).
+    pub const COUNT: usize = Self::BowOut as usize + 1;
+
     /// A short phrase for logs and `carpctl monitor`.
     pub const fn name(self) -> &'static str {
         match self {

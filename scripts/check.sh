@@ -56,6 +56,10 @@ lints() {
 	step rustfmt "$here/rustfmt-check.sh"
 	step frame-size "$here/frame-check.sh"
 	step ynl-generated "$here/ynl-regen.sh" --check
+	# The alert rules: valid, and each fires on what it should and not on
+	# its control (tools/prometheus/carp.rules.test.yml).
+	step prometheus-rules bash -c "cd '$top/tools/prometheus' &&
+		promtool check rules carp.rules.yml && promtool test rules carp.rules.test.yml"
 	# Debian's stock kernel: carp.ko built for it (the build checks struct
 	# layouts against its BTF and the result with debian-ko-check.py), and
 	# each of those checks can fail.
@@ -176,7 +180,7 @@ all)
 	# at boot here (kmemleak=off: about a third of the suite's time);
 	# .ci/run runs the whole suite on the debug kernel with it after make
 	# check, and make stress runs with it.
-	on_debian="stock bench-smoke iproute2 ynl wire ucarp ifupdown netdevs hooks"
+	on_debian="stock bench-smoke iproute2 ynl wire ucarp ifupdown netdevs hooks metrics"
 	if [ $# -eq 0 ]; then
 		vm_skip=$on_debian kmemleak=0 phase "VM tests ($variant, kmemleak off)" vm_tests
 		# shellcheck disable=SC2086 # a list of names

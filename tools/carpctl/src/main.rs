@@ -9,6 +9,7 @@
 //! carpctl stats            # like netstat -s -p carp
 //! carpctl monitor          # state changes as they happen
 //! carpctl hooks            # run /etc/carp/hooks.d/* on every change
+//! carpctl metrics          # for Prometheus (node_exporter's textfile)
 //! carpctl demote carp +50  # demote the group (OpenBSD's carpdemote)
 //! ```
 //!
@@ -17,6 +18,7 @@
 //! error). Every failure prints one line and exits non-zero.
 
 mod hooks;
+mod metrics;
 mod nl;
 
 use nl::{a, cmd, Attr, Attrs, Carp, Error};
@@ -30,6 +32,10 @@ Usage: carpctl [-j] [IFNAME]            show carp devices (all, or one)
        carpctl IFNAME SETTING...        change a carp device
        carpctl [-j] stats [IFNAME]      statistics of the namespace or a device
        carpctl [-j] monitor             print state changes as they happen
+       carpctl metrics [-o FILE]        state, transitions, demotion and
+                                        counters for Prometheus (FILE:
+                                        node_exporter's textfile
+                                        collector, replaced atomically)
        carpctl hooks [OPTION...] [DIR]  run DIR's executables (default
                                         /etc/carp/hooks.d) on every state
                                         change, in order per entry, with
@@ -90,6 +96,7 @@ enum Command {
     Stats(Option<String>),
     Monitor,
     Hooks(hooks::Options),
+    Metrics(metrics::Options),
     Demote(Option<String>, Option<Demote>),
 }
 
@@ -250,6 +257,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<(Command, bool),
         Some(w) if w == "stats" => Command::Stats(it.next()),
         Some(w) if w == "monitor" => Command::Monitor,
         Some(w) if w == "hooks" => Command::Hooks(hooks::parse(&mut it)?),
+        Some(w) if w == "metrics" => Command::Metrics(metrics::parse(&mut it)?),
         Some(w) if w == "demote" => {
             let group = it.next();
             let change = match it.next() {
@@ -467,13 +475,23 @@ fn node_counters_json(n: &Attrs) -> Value {
     for (name, id) in nl::NODE_COUNTERS.iter().zip(ids) {
         m.insert((*name).into(), json!(n.uint(id).unwrap_or(0)));
     }
+    let t = n
+        .get(nl::node::TRANSITIONS)
+        .map(Attrs::parse)
+        .unwrap_or_default();
+    let by_reason: Map<String, Value> = nl::REASONS
+        .iter()
+        .zip(1u16..)
+        .map(|(r, id)| ((*r).to_string(), json!(t.uint(id).unwrap_or(0))))
+        .collect();
+    m.insert("transitions".into(), Value::Object(by_reason));
     Value::Object(m)
 }
 
 /// One entry's load-balancing counters, one line.
 fn node_counters_text(n: &Value) -> String {
     let c = |k: &str| n[k].as_u64().unwrap_or(0);
-    format!(
+    let mut out = format!(
         "\tvhid {} ({}): {} accepted, {} dropped by the IP filter; {} answered, {} ignored ARP/NDP requests\n",
         n["vhid"],
         n["state"].as_str().unwrap_or("?"),
@@ -481,7 +499,18 @@ fn node_counters_text(n: &Value) -> String {
         c("dropped"),
         c("answered"),
         c("ignored")
-    )
+    );
+    let changes: Vec<String> = nl::REASONS
+        .iter()
+        .filter_map(|r| {
+            let k = n["transitions"][*r].as_u64().unwrap_or(0);
+            (k > 0).then(|| format!("{k} {r}"))
+        })
+        .collect();
+    if !changes.is_empty() {
+        out += &format!("\t\tstate changes: {}\n", changes.join(", "));
+    }
+    out
 }
 
 /// Counters in the words of OpenBSD's `netstat -s -p carp`.
@@ -677,6 +706,7 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
             }
         }
         Command::Hooks(o) => hooks::run(o),
+        Command::Metrics(o) => metrics::run(o),
         Command::Monitor => {
             let mut carp = Carp::open()?;
             carp.subscribe()?;

@@ -74,6 +74,9 @@ pub mod node {
     pub const DROPPED: u16 = 5;
     pub const ANSWERED: u16 = 6;
     pub const IGNORED: u16 = 7;
+    /// A nest of counts by reason: attribute r + 1 counts reason r
+    /// (`CARP_A_TRANSITIONS_*`, in [`REASONS`](super::REASONS) order).
+    pub const TRANSITIONS: u16 = 8;
 }
 
 /// The per-entry load-balancing counters, as the spec names them, in
@@ -611,6 +614,19 @@ mod tests {
                 format!("CARP_REASON_{}", n.to_uppercase().replace('-', "_"))
             );
         }
+        let trans = block("CARP_A_TRANSITIONS_START = 1");
+        for (i, n) in REASONS.iter().enumerate() {
+            assert_eq!(
+                trans[i],
+                format!("CARP_A_TRANSITIONS_{}", n.to_uppercase().replace('-', "_"))
+            );
+        }
+        let node = block("CARP_A_NODE_VHID = 1");
+        assert_eq!(
+            node[usize::from(node::TRANSITIONS) - 1],
+            "CARP_A_NODE_TRANSITIONS"
+        );
+        assert_eq!(node[usize::from(node::IGNORED) - 1], "CARP_A_NODE_IGNORED");
         let cmds = block("CARP_CMD_DEV_GET = 1");
         assert_eq!(
             cmds[..6],
