@@ -10,6 +10,7 @@
 //! carpctl monitor          # state changes as they happen
 //! carpctl hooks            # run /etc/carp/hooks.d/* on every change
 //! carpctl metrics          # for Prometheus (node_exporter's textfile)
+//! carpctl track            # /etc/carp/track.conf's checks demote the group
 //! carpctl demote carp +50  # demote the group (OpenBSD's carpdemote)
 //! ```
 //!
@@ -20,6 +21,7 @@
 mod hooks;
 mod metrics;
 mod nl;
+mod track;
 
 use nl::{a, cmd, Attr, Attrs, Carp, Error};
 use serde_json::{json, Map, Value};
@@ -36,6 +38,11 @@ Usage: carpctl [-j] [IFNAME]            show carp devices (all, or one)
                                         counters for Prometheus (FILE:
                                         node_exporter's textfile
                                         collector, replaced atomically)
+       carpctl track [--check] [FILE]   health tracking: the checks of FILE
+                                        (default /etc/carp/track.conf:
+                                        interface, script, file, process,
+                                        with weight, interval, timeout,
+                                        rise, fall) demote group carp
        carpctl hooks [OPTION...] [DIR]  run DIR's executables (default
                                         /etc/carp/hooks.d) on every state
                                         change, in order per entry, with
@@ -97,6 +104,7 @@ enum Command {
     Monitor,
     Hooks(hooks::Options),
     Metrics(metrics::Options),
+    Track(track::Options),
     Demote(Option<String>, Option<Demote>),
 }
 
@@ -258,6 +266,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<(Command, bool),
         Some(w) if w == "monitor" => Command::Monitor,
         Some(w) if w == "hooks" => Command::Hooks(hooks::parse(&mut it)?),
         Some(w) if w == "metrics" => Command::Metrics(metrics::parse(&mut it)?),
+        Some(w) if w == "track" => Command::Track(track::parse_args(&mut it)?),
         Some(w) if w == "demote" => {
             let group = it.next();
             let change = match it.next() {
@@ -707,6 +716,7 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
         }
         Command::Hooks(o) => hooks::run(o),
         Command::Metrics(o) => metrics::run(o),
+        Command::Track(o) => track::run(o),
         Command::Monitor => {
             let mut carp = Carp::open()?;
             carp.subscribe()?;

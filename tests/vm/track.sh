@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# carpctl track, health tracking (keepalived's track_interface,
+# track_script, track_file, track_process): a pair with preempt, a
+# preferred; each kind of check on a fails in turn, demotes a's group by
+# its weight, and b takes over; healthy again, a takes back. Also: rise and
+# fall counts, an administrator's own demotion adds to the tracker's and
+# stays when the tracker's goes, a stopped tracker takes its part back, a
+# killed one's part is taken back by the next, bad lines and the
+# unprivileged refused.
+
+tap_plan 31
+carp_load
+lan_setup a b
+ip -n a link add eth1 type dummy && ip -n a link set eth1 up || setup_fail "a's eth1"
+for h in a b; do ip netns exec $h sysctl -qw net.inet.carp.preempt=1 || setup_fail "preempt on $h"; done
+carp_setup a carp0 1 0
+carp_setup b carp0 1 100
+check "a is MASTER" wait_for 20 state_is a carp0 master
+check "b is BACKUP" wait_for 10 state_is b carp0 backup
+
+W=$(mktemp -d)
+# A service to track: a process whose command name is carp-svc.
+cp "$(command -v sleep)" "$W/carp-svc"
+"$W/carp-svc" 1000 &
+svc=$!
+cat >"$W/track.conf" <<-EOT
+	# the checks of tests/vm/track.sh
+	interface eth1 weight 10
+	script "test ! -e $W/down" interval 0.5 rise 2 fall 2 weight 20
+	file $W/maint weight 1
+	process carp-svc weight 40
+EOT
+user() { cctl a -j demote | jq -e ".demote_user == $1" >/dev/null; }
+a_back() { state_is a carp0 master && state_is b carp0 backup; }
+
+check_ok_output "the file parses (--check)" 'line 3: script "test ! -e .*" weight 20 interval 0.5 s rise 2 fall 2' \
+	carpctl track --check "$W/track.conf"
+carpctl -n a track --state "$W/state" "$W/track.conf" 2>"$W/err" &
+tr=$!
+check "the tracker starts with its 4 checks" wait_for 20 grep -q 'tracking 4 checks' "$W/err"
+nap 2
+check "healthy: it does not demote" user 0
+check "... and a stays MASTER" state_is a carp0 master
+
+# A script fails (fall 2 probes at 0.5 s): demoted by 20, b takes over.
+: >"$W/down"
+t0=$(now_ms)
+check "the failing script demotes a by 20" wait_for 20 user 20
+echo "# script failing to demotion: $(($(now_ms) - t0)) ms (interval 0.5 s x fall 2)"
+check "... and b takes over" wait_for 10 state_is b carp0 master
+check_ok_output "the log names the check" 'line 3: script "test ! -e .*/down" failed: demoting by 20' cat "$W/err"
+rm "$W/down"
+check "healthy again (rise 2): the demotion goes" wait_for 20 user 0
+check "... and a takes back (preempt)" wait_for 15 a_back
+
+# An interface goes down.
+ip -n a link set eth1 down
+check "eth1 down demotes a by 10" wait_for 20 user 10
+check "... and b takes over" wait_for 10 state_is b carp0 master
+ip -n a link set eth1 up
+check "eth1 up: no demotion" wait_for 20 user 0
+check "... and a takes back" wait_for 15 a_back
+
+# A file holds a number: weight x N.
+echo 3 >"$W/maint"
+check "the file's 3 demotes a by 3" wait_for 20 user 3
+rm "$W/maint"
+check "the file gone: no demotion" wait_for 20 user 0
+
+# The tracked process goes.
+kill "$svc"; wait "$svc" 2>/dev/null
+check "no carp-svc process: a demoted by 40" wait_for 20 user 40
+"$W/carp-svc" 1000 &
+svc=$!
+check "carp-svc back: no demotion" wait_for 20 user 0
+check "... and a takes back" wait_for 20 a_back
+
+# The administrator's demotion adds to the tracker's and outlives it.
+cctl a demote carp +5
+: >"$W/down"
+check "tracker 20 + administrator 5" wait_for 20 user 25
+rm "$W/down"
+check "the tracker's part goes, the administrator's stays" wait_for 20 user 5
+cctl a demote carp -5
+
+# Stopped (SIGTERM) while demoting: its part goes with it.
+: >"$W/down"
+check "demoting again" wait_for 20 user 20
+kill "$tr"; wait "$tr"
+check "stopped: its demotion is taken back" user 0
+check "... and its state file removed" [ ! -e "$W/state" ]
+
+# Killed (SIGKILL) while demoting: the next tracker takes the part back.
+carpctl -n a track --state "$W/state" "$W/track.conf" 2>"$W/err2" &
+tr=$!
+check "a new tracker demotes" wait_for 20 user 20
+kill -9 "$tr"; wait "$tr" 2>/dev/null
+check "killed, its part stays (the control)" user 20
+rm "$W/down"
+carpctl -n a track --state "$W/state" "$W/track.conf" 2>"$W/err3" &
+tr=$!
+check "the next tracker takes it back" wait_for 20 user 0
+check_ok_output "... and says so" 'took back the demotion of 20 a previous tracker left' cat "$W/err3"
+kill "$tr"; wait "$tr"
+
+check_fail_output "a bad line is refused with its number" "track: line 2: unknown check 'bogus'" \
+	bash -c "printf 'process x\nbogus y\n' >'$W/bad.conf' && carpctl track --check '$W/bad.conf'"
+chmod 755 "$W"
+check_fail_output "the unprivileged may not demote: refused at start" \
+	'track: group carp: operation not permitted' as_nobody carpctl track "$W/track.conf"
+kill "$svc"; wait "$svc" 2>/dev/null
+rm -rf "$W"
