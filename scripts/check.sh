@@ -56,6 +56,8 @@ lints() {
 	step rustfmt "$here/rustfmt-check.sh"
 	step frame-size "$here/frame-check.sh"
 	step ynl-generated "$here/ynl-regen.sh" --check
+	# The systemd units the package ships: systemd-analyze verify.
+	step systemd-units "$here/units-check.sh"
 	# The alert rules: valid, and each fires on what it should and not on
 	# its control (tools/prometheus/carp.rules.test.yml).
 	step prometheus-rules bash -c "cd '$top/tools/prometheus' &&

@@ -9,7 +9,7 @@
 # killed one's part is taken back by the next, bad lines and the
 # unprivileged refused.
 
-tap_plan 31
+tap_plan 55
 carp_load
 lan_setup a b
 ip -n a link add eth1 type dummy && ip -n a link set eth1 up || setup_fail "a's eth1"
@@ -91,18 +91,67 @@ kill "$tr"; wait "$tr"
 check "stopped: its demotion is taken back" user 0
 check "... and its state file removed" [ ! -e "$W/state" ]
 
-# Killed (SIGKILL) while demoting: the next tracker takes the part back.
+# Killed (SIGKILL) while demoting: the next tracker adopts its part and
+# keeps it (no moment undemoted: the kernel logs every change of the
+# counter at level 3), releasing it only when its check is healthy.
+ip netns exec a sysctl -qw net.inet.carp.log=3
 carpctl -n a track --state "$W/state" "$W/track.conf" 2>"$W/err2" &
 tr=$!
 check "a new tracker demotes" wait_for 20 user 20
 kill -9 "$tr"; wait "$tr" 2>/dev/null
-check "killed, its part stays (the control)" user 20
-rm "$W/down"
+check "killed, its part stays" user 20
+m=$(log_mark)
 carpctl -n a track --state "$W/state" "$W/track.conf" 2>"$W/err3" &
 tr=$!
-check "the next tracker takes it back" wait_for 20 user 0
-check_ok_output "... and says so" 'took back the demotion of 20 a previous tracker left' cat "$W/err3"
+check "the next tracker starts" wait_for 20 grep -q 'tracking 4 checks' "$W/err3"
+check_ok_output "... adopting the killed one's part" 'adopted the demotion of 20 a previous tracker left' \
+	cat "$W/err3"
+nap 2
+check "... still demoted by 20" user 20
+check "... and never released meanwhile" [ "$(since "$m" 'demoted group carp to 0 ')" = 0 ]
+rm "$W/down"
+check "healthy: the next tracker releases it" wait_for 20 user 0
+check "... which the log shows (the control)" [ "$(since "$m" 'demoted group carp to 0 ')" = 1 ]
 kill "$tr"; wait "$tr"
+
+# Maintenance mode (carpctl maintenance) and the boot units' commands
+# (tools/systemd/carp-boot-{demote,ready}.service's ExecStart lines, run
+# here in a's namespace; the files under $W instead of /etc and /run).
+SYSD=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../tools/systemd" && pwd)
+maint() { carpctl -n a maintenance "$@" --file "$W/maintenance" --state "$W/maintenance.applied"; }
+unit() {
+	local c
+	grep '^ExecStart=' "$SYSD/$1" | sed -e 's/^ExecStart=//' -e 's/${CARP_BOOT_DEMOTE}/128/' |
+	while read -r c; do
+		c=${c/\/usr\/sbin\/carpctl maintenance/maint}
+		c=${c/\/usr\/sbin\/carpctl/carpctl -n a}
+		$c || return 1
+	done
+}
+# "A reboot": the kernel's counter starts at 0 and /run is empty.
+reboot_like() { cctl a demote carp 0 && rm -f "$W/maintenance.applied"; }
+check "a is MASTER before maintenance" wait_for 20 a_back
+check_ok_output "maintenance on (100 by default)" 'maintenance: on, demoting group carp by 100' maint on
+check "... demotes a by 100" user 100
+check "... and b takes over" wait_for 10 state_is b carp0 master
+check "on again changes nothing" maint on
+check "... still 100" user 100
+reboot_like
+check "after a reboot: not demoted until carp-boot-demote.service" user 0
+check "carp-boot-demote.service's commands" unit carp-boot-demote.service
+check "... demote by the maintenance's 100 and the boot's 128" user 228
+check "carp-boot-ready.service's commands" unit carp-boot-ready.service
+check "... leave the maintenance's 100" user 100
+check_ok_output "maintenance shows on" 'maintenance: on, demoting group carp by 100$' maint
+check_ok_output "maintenance off" 'maintenance: off' maint off
+check "... releases a" user 0
+check "... and a takes back" wait_for 15 a_back
+reboot_like
+check "a boot without maintenance: demoted while booting" unit carp-boot-demote.service
+check "... 128" user 128
+check "... b is MASTER meanwhile" wait_for 15 state_is b carp0 master
+check "ready: released" unit carp-boot-ready.service
+check "... 0, and a takes back" wait_for 15 bash -c "carpctl -n a -j demote | grep -q '\"demote_user\":0' && ip -n a link show carp0 | grep -q LOWER_UP"
 
 check_fail_output "a bad line is refused with its number" "track: line 2: unknown check 'bogus'" \
 	bash -c "printf 'process x\nbogus y\n' >'$W/bad.conf' && carpctl track --check '$W/bad.conf'"

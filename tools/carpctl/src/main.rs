@@ -11,6 +11,7 @@
 //! carpctl hooks            # run /etc/carp/hooks.d/* on every change
 //! carpctl metrics          # for Prometheus (node_exporter's textfile)
 //! carpctl track            # /etc/carp/track.conf's checks demote the group
+//! carpctl maintenance on   # demoted until `off`, across reboots
 //! carpctl demote carp +50  # demote the group (OpenBSD's carpdemote)
 //! ```
 //!
@@ -19,6 +20,7 @@
 //! error). Every failure prints one line and exits non-zero.
 
 mod hooks;
+mod maintenance;
 mod metrics;
 mod nl;
 mod track;
@@ -38,6 +40,11 @@ Usage: carpctl [-j] [IFNAME]            show carp devices (all, or one)
                                         counters for Prometheus (FILE:
                                         node_exporter's textfile
                                         collector, replaced atomically)
+       carpctl maintenance [on [N]|off|sync]
+                                        maintenance mode across reboots:
+                                        /etc/carp/maintenance demotes group
+                                        carp by N (100); sync applies the
+                                        file (at boot)
        carpctl track [--check] [FILE]   health tracking: the checks of FILE
                                         (default /etc/carp/track.conf:
                                         interface, script, file, process,
@@ -105,6 +112,7 @@ enum Command {
     Hooks(hooks::Options),
     Metrics(metrics::Options),
     Track(track::Options),
+    Maintenance(maintenance::Options),
     Demote(Option<String>, Option<Demote>),
 }
 
@@ -267,6 +275,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<(Command, bool),
         Some(w) if w == "hooks" => Command::Hooks(hooks::parse(&mut it)?),
         Some(w) if w == "metrics" => Command::Metrics(metrics::parse(&mut it)?),
         Some(w) if w == "track" => Command::Track(track::parse_args(&mut it)?),
+        Some(w) if w == "maintenance" => Command::Maintenance(maintenance::parse(&mut it)?),
         Some(w) if w == "demote" => {
             let group = it.next();
             let change = match it.next() {
@@ -717,6 +726,7 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
         Command::Hooks(o) => hooks::run(o),
         Command::Metrics(o) => metrics::run(o),
         Command::Track(o) => track::run(o),
+        Command::Maintenance(o) => maintenance::run(o),
         Command::Monitor => {
             let mut carp = Carp::open()?;
             carp.subscribe()?;

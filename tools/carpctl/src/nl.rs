@@ -354,6 +354,36 @@ impl Carp {
         }
     }
 
+    /// Changes group carp's userspace demotion by `delta`, clamped so that
+    /// it stays within 0..255; returns the change made (a tracker's or the
+    /// maintenance mode's part, which others' changes add to).
+    pub fn adjust_user_demotion(&mut self, delta: i32) -> Result<i32, Error> {
+        if delta == 0 {
+            return Ok(0);
+        }
+        let r = self.request(
+            cmd::GROUP_GET,
+            vec![Attr::string(group::NAME, "carp")],
+            false,
+        )?;
+        let user = r
+            .first()
+            .and_then(|m| m.u32(group::DEMOTE_USER))
+            .unwrap_or(0) as i32;
+        let d = delta.clamp(-user, 255 - user);
+        if d != 0 {
+            self.request(
+                cmd::GROUP_SET,
+                vec![
+                    Attr::string(group::NAME, "carp"),
+                    Attr::bytes(group::DEMOTE_ADJUST, &d.to_ne_bytes()),
+                ],
+                false,
+            )?;
+        }
+        Ok(d)
+    }
+
     /// Joins the `events` group; then [`Carp::next_event`] returns them.
     pub fn subscribe(&self) -> Result<(), Error> {
         let id = self.router.resolve_nl_mcast_group(FAMILY, MCGRP_EVENTS)?;

@@ -28,8 +28,9 @@
 //! it changes the group's userspace part by the difference
 //! (`demote-adjust`, as `carpctl demote carp +N`), so an administrator's
 //! own demotion adds to it. It records its part in `/run/carp/track.demote`
-//! and takes it back when it stops (SIGTERM, SIGINT), and at start what a
-//! tracker that was killed left.
+//! and takes it back when it stops (SIGTERM, SIGINT); a tracker that
+//! starts adopts what a killed one left and keeps it until each of its
+//! checks has been probed once.
 
 use crate::nl::{cmd, group, Attr, Carp, Error};
 use std::os::unix::process::CommandExt;
@@ -372,36 +373,8 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-/// Changes the group's userspace part by `delta`, clamped so that it stays
-/// within 0..255; returns the change made.
-fn adjust(carp: &mut Carp, delta: i32) -> Result<i32, Error> {
-    if delta == 0 {
-        return Ok(0);
-    }
-    let r = carp.request(
-        cmd::GROUP_GET,
-        vec![Attr::string(group::NAME, "carp")],
-        false,
-    )?;
-    let user = r
-        .first()
-        .and_then(|m| m.u32(group::DEMOTE_USER))
-        .unwrap_or(0) as i32;
-    let d = delta.clamp(-user, 255 - user);
-    if d != 0 {
-        carp.request(
-            cmd::GROUP_SET,
-            vec![
-                Attr::string(group::NAME, "carp"),
-                Attr::bytes(group::DEMOTE_ADJUST, &d.to_ne_bytes()),
-            ],
-            false,
-        )?;
-    }
-    Ok(d)
-}
-
-fn save(path: &Path, v: i32) {
+/// Records `v` in `path` (atomically).
+pub(crate) fn save(path: &Path, v: i32) {
     if let Some(d) = path.parent() {
         let _ = std::fs::create_dir_all(d);
     }
@@ -439,16 +412,17 @@ pub fn run(o: Options) -> Result<(), Error> {
         false,
     )
     .map_err(|e| Error(format!("track: group carp: {e}")))?;
-    // What a tracker that was killed left: taken back.
-    let left: i32 = std::fs::read_to_string(&o.state)
+    // What a tracker that was killed (or is being restarted) left: adopted,
+    // and kept until every check has been probed once, so that a restart
+    // leaves no moment without it.
+    let mut applied: i32 = std::fs::read_to_string(&o.state)
         .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0);
-    if left > 0 {
-        let d = adjust(&mut carp, -left)?;
-        eprintln!("took back the demotion of {} a previous tracker left", -d);
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .unwrap_or(0)
+        .clamp(0, 255);
+    if applied > 0 {
+        eprintln!("adopted the demotion of {applied} a previous tracker left");
     }
-    let mut applied: i32 = 0;
     save(&o.state, applied);
     let handler = on_signal as extern "C" fn(libc::c_int) as *const () as libc::sighandler_t;
     // SAFETY: `on_signal` only stores to an atomic (async-signal-safe).
@@ -481,21 +455,37 @@ pub fn run(o: Options) -> Result<(), Error> {
         let (Some(c), Some(s)) = (checks.get(i), states.get_mut(i)) else {
             continue;
         };
-        if !s.update(c, d) {
+        if s.update(c, d) {
+            if s.demote > 0 {
+                eprintln!(
+                    "line {}: {} failed: demoting by {}",
+                    c.line,
+                    c.name(),
+                    s.demote
+                );
+            } else {
+                eprintln!("line {}: {} is healthy", c.line, c.name());
+            }
+        }
+        // Not before every check has been probed once.
+        if !states.iter().all(|s| s.started) {
             continue;
         }
-        if s.demote > 0 {
-            eprintln!(
-                "line {}: {} failed: demoting by {}",
-                c.line,
-                c.name(),
-                s.demote
-            );
-        } else {
-            eprintln!("line {}: {} is healthy", c.line, c.name());
-        }
         let total = states.iter().map(|s| s.demote).sum::<u32>().min(255) as i32;
-        match adjust(&mut carp, total - applied) {
+        if total == applied {
+            continue;
+        }
+        let r = carp.adjust_user_demotion(total - applied).and_then(|d| {
+            if total < applied && d > total - applied {
+                // The kernel had less than our part (the module was
+                // reloaded, or the counter lowered by hand): ours is gone.
+                applied = 0;
+                carp.adjust_user_demotion(total)
+            } else {
+                Ok(d)
+            }
+        });
+        match r {
             Ok(d) => {
                 applied += d;
                 if applied != total {
@@ -510,7 +500,7 @@ pub fn run(o: Options) -> Result<(), Error> {
         }
     }
     // Stopped: the tracker's part goes with it.
-    let d = adjust(&mut carp, -applied)?;
+    let d = carp.adjust_user_demotion(-applied)?;
     applied += d;
     save(&o.state, applied);
     if applied == 0 {
