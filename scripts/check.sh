@@ -182,7 +182,7 @@ all)
 	# at boot here (kmemleak=off: about a third of the suite's time);
 	# .ci/run runs the whole suite on the debug kernel with it after make
 	# check, and make stress runs with it.
-	on_debian="stock bench-smoke iproute2 ynl wire ucarp ifupdown netdevs hooks metrics track"
+	on_debian="stock bench-smoke iproute2 ynl wire ucarp ifupdown netdevs hooks metrics track doctor"
 	if [ $# -eq 0 ]; then
 		vm_skip=$on_debian kmemleak=0 phase "VM tests ($variant, kmemleak off)" vm_tests
 		# shellcheck disable=SC2086 # a list of names

@@ -10,6 +10,7 @@
 //! carpctl monitor          # state changes as they happen
 //! carpctl hooks            # run /etc/carp/hooks.d/* on every change
 //! carpctl metrics          # for Prometheus (node_exporter's textfile)
+//! carpctl doctor           # what is wrong, in plain words
 //! carpctl track            # /etc/carp/track.conf's checks demote the group
 //! carpctl maintenance on   # demoted until `off`, across reboots
 //! carpctl demote carp +50  # demote the group (OpenBSD's carpdemote)
@@ -19,6 +20,7 @@
 //! is one request, validated as a whole by the kernel (nothing changes on
 //! error). Every failure prints one line and exits non-zero.
 
+mod doctor;
 mod hooks;
 mod maintenance;
 mod metrics;
@@ -36,6 +38,10 @@ Usage: carpctl [-j] [IFNAME]            show carp devices (all, or one)
        carpctl IFNAME SETTING...        change a carp device
        carpctl [-j] stats [IFNAME]      statistics of the namespace or a device
        carpctl [-j] monitor             print state changes as they happen
+       carpctl doctor [-t S] [IFNAME]   capture advertisements for a few
+                                        seconds (root) and say what is
+                                        wrong: pass, address lists,
+                                        advbase, multicast, VRRP ids
        carpctl metrics [-o FILE]        state, transitions, demotion and
                                         counters for Prometheus (FILE:
                                         node_exporter's textfile
@@ -111,6 +117,7 @@ enum Command {
     Monitor,
     Hooks(hooks::Options),
     Metrics(metrics::Options),
+    Doctor(doctor::Options),
     Track(track::Options),
     Maintenance(maintenance::Options),
     Demote(Option<String>, Option<Demote>),
@@ -274,6 +281,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<(Command, bool),
         Some(w) if w == "monitor" => Command::Monitor,
         Some(w) if w == "hooks" => Command::Hooks(hooks::parse(&mut it)?),
         Some(w) if w == "metrics" => Command::Metrics(metrics::parse(&mut it)?),
+        Some(w) if w == "doctor" => Command::Doctor(doctor::parse(&mut it)?),
         Some(w) if w == "track" => Command::Track(track::parse_args(&mut it)?),
         Some(w) if w == "maintenance" => Command::Maintenance(maintenance::parse(&mut it)?),
         Some(w) if w == "demote" => {
@@ -725,6 +733,7 @@ fn run(cmd: Command, json_out: bool) -> Result<(), Error> {
         }
         Command::Hooks(o) => hooks::run(o),
         Command::Metrics(o) => metrics::run(o),
+        Command::Doctor(o) => doctor::run(o),
         Command::Track(o) => track::run(o),
         Command::Maintenance(o) => maintenance::run(o),
         Command::Monitor => {
