@@ -9,7 +9,7 @@
 //! ```text
 //! interface eth1                     weight 50
 //! script "/usr/local/bin/check-web" interval 2 timeout 1 rise 2 fall 3 weight 50
-//! file /etc/carp/maintenance         weight 1
+//! file /run/deploy/carp-drain       weight 1
 //! process haproxy                    weight 50
 //! ```
 //!
