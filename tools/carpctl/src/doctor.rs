@@ -374,9 +374,11 @@ struct Dev {
     up: bool,
 }
 
-fn stats_of(carp: &mut Carp, ifname: &str) -> [u64; 16] {
+/// stats-get's counters of the namespace (`None`) or of one device.
+fn stats_of(carp: &mut Carp, ifname: Option<&str>) -> [u64; 16] {
     let mut c = [0u64; 16];
-    if let Ok(r) = carp.request(cmd::STATS_GET, vec![Attr::string(a::IFNAME, ifname)], false) {
+    let req = ifname.iter().map(|n| Attr::string(a::IFNAME, n)).collect();
+    if let Ok(r) = carp.request(cmd::STATS_GET, req, false) {
         let st = r
             .first()
             .and_then(|m| m.get(a::STATS))
@@ -395,28 +397,6 @@ fn stat(c: &[u64; 16], name: &str) -> u64 {
         .position(|n| *n == name)
         .map(|i| c[i])
         .unwrap_or(0)
-}
-
-fn if_flags(name: &str) -> i32 {
-    // SAFETY: a plain socket(2) call, closed below.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 || name.len() >= libc::IFNAMSIZ {
-        return 0;
-    }
-    // SAFETY: all-zero is a valid ifreq.
-    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
-        *d = s as libc::c_char;
-    }
-    // SAFETY: a valid NUL-terminated ifreq; `fd` is ours.
-    let r = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut ifr) };
-    // SAFETY: closed once.
-    unsafe { libc::close(fd) };
-    if r < 0 {
-        return 0;
-    }
-    // SAFETY: SIOCGIFFLAGS filled the flags.
-    i32::from(unsafe { ifr.ifr_ifru.ifru_flags })
 }
 
 pub fn run(o: Options) -> Result<(), Error> {
@@ -463,7 +443,7 @@ pub fn run(o: Options) -> Result<(), Error> {
                 })
                 .collect();
             Dev {
-                up: if_flags(&ifname) & libc::IFF_UP != 0,
+                up: crate::if_flags(&ifname) & libc::IFF_UP != 0,
                 ifname,
                 carpdev: d.u32(a::CARPDEV).map(|i| (i, crate::ifname_of(i))),
                 advbase: d.u32(a::ADVBASE).unwrap_or(1),
@@ -485,9 +465,9 @@ pub fn run(o: Options) -> Result<(), Error> {
     });
     let before: Vec<[u64; 16]> = devs
         .iter()
-        .map(|d| stats_of(&mut carp, &d.ifname))
+        .map(|d| stats_of(&mut carp, Some(&d.ifname)))
         .collect();
-    let before_ns = stats_of_ns(&mut carp);
+    let before_ns = stats_of(&mut carp, None);
     // One capture per carpdev, side by side.
     let mut carpdevs: BTreeMap<u32, String> = BTreeMap::new();
     for d in &devs {
@@ -515,9 +495,9 @@ pub fn run(o: Options) -> Result<(), Error> {
     }
     let after: Vec<[u64; 16]> = devs
         .iter()
-        .map(|d| stats_of(&mut carp, &d.ifname))
+        .map(|d| stats_of(&mut carp, Some(&d.ifname)))
         .collect();
-    let after_ns = stats_of_ns(&mut carp);
+    let after_ns = stats_of(&mut carp, None);
     if allow.trim() == "0" {
         println!("namespace:");
         say(
@@ -552,7 +532,7 @@ pub fn run(o: Options) -> Result<(), Error> {
                 } else if d
                     .carpdev
                     .as_ref()
-                    .is_some_and(|(_, n)| if_flags(n) & libc::IFF_RUNNING == 0)
+                    .is_some_and(|(_, n)| crate::if_flags(n) & libc::IFF_RUNNING == 0)
                 {
                     "its carpdev has no link".to_string()
                 } else if v4.is_empty() && v6.is_empty() {
@@ -709,21 +689,6 @@ pub fn run(o: Options) -> Result<(), Error> {
             if problems == 1 { "" } else { "s" }
         )))
     }
-}
-
-fn stats_of_ns(carp: &mut Carp) -> [u64; 16] {
-    let mut c = [0u64; 16];
-    if let Ok(r) = carp.request(cmd::STATS_GET, vec![], false) {
-        let st = r
-            .first()
-            .and_then(|m| m.get(a::STATS))
-            .map(Attrs::parse)
-            .unwrap_or_default();
-        for (i, v) in c.iter_mut().enumerate() {
-            *v = st.uint(i as u16 + 1).unwrap_or(0);
-        }
-    }
-    c
 }
 
 #[cfg(test)]

@@ -384,6 +384,35 @@ fn ifname_of(index: u32) -> String {
         .into_owned()
 }
 
+/// An interface's flags (`SIOCGIFFLAGS`) in the caller's network namespace
+/// (unlike /sys, which shows the mount's); 0 when it does not exist.
+fn if_flags(name: &str) -> i32 {
+    if name.len() >= libc::IFNAMSIZ {
+        return 0;
+    }
+    // SAFETY: a plain socket(2) call; the descriptor is closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return 0;
+    }
+    // SAFETY: all-zero is a valid `ifreq`.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: `ifr` is a valid, NUL-terminated `ifreq` (the name is shorter
+    // than IFNAMSIZ and the rest zero) that lives across the call; `fd` is
+    // ours.
+    let r = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut ifr) };
+    // SAFETY: `fd` is ours and closed once.
+    unsafe { libc::close(fd) };
+    if r < 0 {
+        return 0;
+    }
+    // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+    i32::from(unsafe { ifr.ifr_ifru.ifru_flags })
+}
+
 fn state_name(s: Option<u32>) -> &'static str {
     s.and_then(|s| nl::STATES.get(s as usize).copied())
         .unwrap_or("UNKNOWN")

@@ -238,32 +238,10 @@ pub fn parse_conf(text: &str) -> Result<Vec<Check>, Error> {
     Ok(out)
 }
 
-/// `SIOCGIFFLAGS` in the caller's network namespace: up and running.
+/// Up and running (administratively up, with a carrier), in the caller's
+/// network namespace.
 fn interface_ok(name: &str) -> bool {
-    if name.len() >= libc::IFNAMSIZ {
-        return false;
-    }
-    // SAFETY: a plain socket(2) call; the descriptor is closed below.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return false;
-    }
-    // SAFETY: all-zero is a valid `ifreq`.
-    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
-        *d = s as libc::c_char;
-    }
-    // SAFETY: `ifr` is a valid, NUL-terminated `ifreq` (the name is shorter
-    // than IFNAMSIZ and the rest zero) that lives across the call; `fd` is
-    // ours.
-    let r = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut ifr) };
-    // SAFETY: `fd` is ours and closed once.
-    unsafe { libc::close(fd) };
-    if r < 0 {
-        return false;
-    }
-    // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
-    let flags = i32::from(unsafe { ifr.ifr_ifru.ifru_flags });
+    let flags = crate::if_flags(name);
     flags & libc::IFF_UP != 0 && flags & libc::IFF_RUNNING != 0
 }
 
