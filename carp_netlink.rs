@@ -179,6 +179,11 @@ fn fill_dev(m: &Msg, cd: &CarpDev, with_pass: bool) -> Result {
     m.u32(sys::CARP_A_DEV_DEMOTE, u32::from(demote))
 }
 
+// The transitions' nest has one attribute per reason, attribute r + 1 for
+// reason r (the names' order is checked against the uapi header by
+// carpctl's tests).
+const _: () = assert!(crate::carp_proto::Reason::COUNT == sys::CARP_A_TRANSITIONS_MAX as usize);
+
 /// Puts one `node` nest per entry of `cd` with its vhid, state and
 /// load-balancing counters (`stats-get`).
 fn put_entry_counters(m: &Msg, cd: &CarpDev) -> Result {
@@ -224,17 +229,24 @@ fn doit(f: impl FnOnce() -> Result) -> c_int {
     }
 }
 
-/// Allocates a reply, fills it with `f` and sends it.
+/// NLMSG_GOODSIZE: dev-get's reply for a device with 32 nodes fits, as
+/// group-get's and the namespace's stats-get's.
+const REPLY_SIZE: usize = 3800;
+
+/// stats-get's reply for a device: 16 counters (196 bytes) and per node
+/// a nest of vhid, state, 4 counters and the transitions' nest of 10
+/// (192 bytes): 6368 bytes of attributes for 32 nodes, with room to spare
+/// (the buffer stays within an order-1 allocation).
+const STATS_REPLY_SIZE: usize = 6656;
+
+/// Allocates a reply of `size` bytes, fills it with `f` and sends it.
 ///
 /// # Safety
 ///
 /// `info` is the request being handled.
-unsafe fn reply(info: *mut sys::genl_info, f: impl FnOnce(&Msg) -> Result) -> Result {
-    // The largest reply is stats-get's for a device with 32 nodes: about
-    // 6.5 KB (a node nest with its counters and transitions by reason is
-    // about 200 bytes).
+unsafe fn reply(info: *mut sys::genl_info, size: usize, f: impl FnOnce(&Msg) -> Result) -> Result {
     // SAFETY: process context.
-    let skb = unsafe { sys::carp_genlmsg_new(8192, kernel::bindings::GFP_KERNEL) };
+    let skb = unsafe { sys::carp_genlmsg_new(size, kernel::bindings::GFP_KERNEL) };
     if skb.is_null() {
         return Err(ENOMEM);
     }
@@ -265,7 +277,7 @@ pub(crate) unsafe extern "C" fn carp_nl_dev_get_doit(
         unsafe {
             let dev = find_dev(info)?;
             let with_pass = privileged(skb, sys::carp_genl_info_net(info));
-            let r = reply(info, |m| fill_dev(m, carp_dev(dev), with_pass));
+            let r = reply(info, REPLY_SIZE, |m| fill_dev(m, carp_dev(dev), with_pass));
             drop(rtnl);
             r
         }
@@ -479,7 +491,12 @@ pub(crate) unsafe extern "C" fn carp_nl_stats_get_doit(
             } else {
                 carp_dev(dev).stats.values()
             };
-            reply(info, |m| {
+            let size = if dev.is_null() {
+                REPLY_SIZE
+            } else {
+                STATS_REPLY_SIZE
+            };
+            reply(info, size, |m| {
                 if !dev.is_null() {
                     m.u32(sys::CARP_A_DEV_IFINDEX, (*dev).ifindex as u32)?;
                     m.string(sys::CARP_A_DEV_IFNAME, dev_name(dev))?;
@@ -542,7 +559,7 @@ pub(crate) unsafe extern "C" fn carp_nl_group_get_doit(
             let net = sys::carp_genl_info_net(info);
             let (down, senderr) = demotion_parts(&rtnl, net);
             let cn = carp_net(net);
-            reply(info, |m| {
+            reply(info, REPLY_SIZE, |m| {
                 m.string(sys::CARP_A_GROUP_NAME, c"carp")?;
                 m.u32(sys::CARP_A_GROUP_DEMOTE, u32::from(cn.demote()))?;
                 m.u32(sys::CARP_A_GROUP_DEMOTE_USER, u32::from(cn.demote_user()))?;

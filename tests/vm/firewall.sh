@@ -113,7 +113,7 @@ servers=198.51.100.21,198.51.100.22,2001:db8:2::21,2001:db8:2::22
 check "every client's TCP sessions to every server work (IPv4 and IPv6)" \
 	python3 -I -S "$LB" connect 9000 "$servers" "${specs[@]}"
 accepted() {	# HOST DEV VHID
-	cctl "$1" -j stats "$2" | grep -o "{[^{}]*\"vhid\":$3}" | grep -o '"accepted":[0-9]*' | cut -d: -f2
+	cctl "$1" -j stats "$2" | jq -e --argjson v "$3" '.nodes[] | select(.vhid == $v) | .accepted'
 }
 both_pos() { [ "$1" -gt 0 ] && [ "$2" -gt 0 ]; }
 check "fa took its share in both directions (carp0 and carp1, vhid 1)" \

@@ -12,7 +12,7 @@
 # ends with the last state; the module unloaded and loaded again (the
 # supervisor does not load it itself); bad options refused.
 
-tap_plan 35
+tap_plan 36
 carp_load
 lan_setup a
 # advbase 60: a lone forced BACKUP would take over after 180 s, longer than
@@ -149,8 +149,8 @@ cctl a carp0 state master
 kill -CONT "$sup"
 check "the overrun is reported (the control: it happened)" wait_for 20 \
 	grep -q 'netlink overrun: state changes were lost; resynchronising from a dump' "$W/err3"
-check "the last state reaches the hooks" wait_for 20 bash -c \
-	"tail -n 1 '$W/log.carp0' | grep -Eq '^INSTANCE carp0 MASTER 255 1 BACKUP>MASTER (resync|user) eth0$'"
+check "the last state reaches the hooks from the dump after the overrun" wait_for 20 bash -c \
+	"tail -n 1 '$W/log.carp0' | grep -Eq '^INSTANCE carp0 MASTER 255 1 BACKUP>MASTER resync eth0$'"
 nap 2
 check "... and nothing after it" bash -c \
 	"tail -n 1 '$W/log.carp0' | grep -q ' BACKUP>MASTER '"
@@ -170,6 +170,9 @@ check "the family is back: the supervisor resynchronises" wait_for 20 \
 carp_setup a carp2 3 0
 check "a device made after the reload gets its hooks" wait_for 30 \
 	grep -q '^INSTANCE carp2 ' "$W/log.carp2"
+cctl a carp2 state backup; cctl a carp2 state master
+check "... and its next change, by the new subscription" wait_for 30 \
+	grep -q '^INSTANCE carp2 MASTER 255 3 [A-Z]*>MASTER user eth0$' "$W/log.carp2"
 kill "$sup"; wait "$sup" 2>/dev/null
 tail -n +$((n + 1)) "$W/err3" | sed 's/^/#   hooks: /'
 

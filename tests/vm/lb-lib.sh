@@ -35,11 +35,16 @@ lb_setup() {
 	ip -n "$1" link set carp0 up
 }
 # node HOST VHID [stats]: the JSON object of entry VHID (carpctl's keys are
-# sorted: vhid comes last).
-# (Shell builtins only: these are polled.)
+# sorted: vhid comes last). With stats it holds the nested transitions
+# object: read with jq.
+# (Shell builtins only without stats: entry_is is polled.)
 node() {
 	local j
 	j=$(cctl "$1" -j ${3:+stats} carp0) || return 1
+	if [ -n "${3:-}" ]; then
+		jq -ce --argjson v "$2" '.nodes[] | select(.vhid == $v)' <<<"$j"
+		return
+	fi
 	[[ $j =~ \{[^{}]*\"vhid\":$2\} ]] || return 1
 	echo "${BASH_REMATCH[0]}"
 }

@@ -91,5 +91,5 @@ EOF
 check "both hosts become MASTER" wait_for 15 state_is a carp0 master
 snapshot a && snapshot b
 check "promtool: CarpSplitBrain fires for vhid 1 with 2 MASTERs" bash -c \
-	"$MCY promtest '$RULES' CarpSplitBrain '{\"cluster\": \"lab\", \"vhid\": \"1\", \"value\": 2}' a='$W/a.prom' b='$W/b.prom' >'$W/split.yml' && promtool test rules '$W/split.yml'"
+	"$MCY promtest '$RULES' CarpSplitBrain '{\"cluster\": \"lab\", \"ifname\": \"carp0\", \"vhid\": \"1\", \"value\": 2}' a='$W/a.prom' b='$W/b.prom' >'$W/split.yml' && promtool test rules '$W/split.yml'"
 rm -rf "$W"

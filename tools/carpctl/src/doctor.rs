@@ -204,6 +204,19 @@ fn capture(ifindex: u32, ifname: &str, d: Duration) -> Result<Vec<Frame>, Error>
             std::io::Error::last_os_error()
         )));
     }
+    // Room for a busy link's frames between two reads (the kernel caps it
+    // at net.core.rmem_max).
+    let rcvbuf: libc::c_int = 4 << 20;
+    // SAFETY: a valid int option of the size given, on our socket.
+    unsafe {
+        libc::setsockopt(
+            fd.0,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&rcvbuf as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as u32,
+        )
+    };
     let mut out = Vec::new();
     let mut buf = vec![0u8; 2048];
     let end = Instant::now() + d;
@@ -240,6 +253,10 @@ fn capture(ifindex: u32, ifname: &str, d: Duration) -> Result<Vec<Frame>, Error>
         if n <= 0 {
             continue;
         }
+        // Frames queued before bind() may come from other interfaces.
+        if from.sll_ifindex != ifindex as i32 {
+            continue;
+        }
         let outgoing = from.sll_pkttype == libc::PACKET_OUTGOING;
         if let Some(f) = parse_frame(&buf[..n as usize], outgoing) {
             out.push(f);
@@ -266,7 +283,10 @@ fn addresses(ifname: &str) -> (Vec<[u8; 4]>, Vec<[u8; 16]>) {
         }
         // SAFETY: a NUL-terminated name of the list.
         let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
-        if name.to_bytes() != ifname.as_bytes() {
+        // IPv4 addresses are named by their label (carp0:1).
+        let n = name.to_bytes();
+        let base = n.split(|&c| c == b':').next().unwrap_or(n);
+        if base != ifname.as_bytes() {
             continue;
         }
         // SAFETY: `ifa_addr` is a valid sockaddr whose family says its type.
@@ -366,7 +386,8 @@ struct Dev {
     ifname: String,
     carpdev: Option<(u32, String)>,
     advbase: u32,
-    pass: Vec<u8>,
+    /// `None` when the caller may not read it (PASS_SET without PASS).
+    pass: Option<Vec<u8>>,
     peer: bool,
     /// (vhid, advskew, state) per entry.
     nodes: Vec<(u8, u32, u32)>,
@@ -447,7 +468,11 @@ pub fn run(o: Options) -> Result<(), Error> {
                 ifname,
                 carpdev: d.u32(a::CARPDEV).map(|i| (i, crate::ifname_of(i))),
                 advbase: d.u32(a::ADVBASE).unwrap_or(1),
-                pass: d.get(a::PASS).map(<[u8]>::to_vec).unwrap_or_default(),
+                pass: match (d.get(a::PASS), d.flag(a::PASS_SET)) {
+                    (Some(p), _) => Some(p.to_vec()),
+                    (None, true) => None,
+                    (None, false) => Some(Vec::new()),
+                },
                 peer: d.get(a::PEER).is_some_and(|p| p != [0; 4])
                     || d.get(a::PEER6).is_some_and(|p| p != [0; 16]),
                 nodes,
@@ -514,7 +539,7 @@ pub fn run(o: Options) -> Result<(), Error> {
             .cloned()
             .unwrap_or_default();
         let (v4, v6) = addresses(&d.ifname);
-        let key = Key::new(&d.pass).ok();
+        let key = d.pass.as_ref().and_then(|p| Key::new(p).ok());
         let sent = delta("opackets", di) + delta("opackets6", di);
         let recv = delta("ipackets", di) + delta("ipackets6", di);
         for &(vhid, advskew, state) in &d.nodes {
@@ -571,7 +596,15 @@ pub fn run(o: Options) -> Result<(), Error> {
                 if f.ttl != 255 {
                     say("problem", format!("{src}'s advertisements arrive with TTL {} (not 255): they were routed; carp peers must share the LAN", f.ttl));
                 }
-                match key.as_ref().map(|k| auth_diagnosis(k, vhid, &v4, &v6, &counter, &hmac)) {
+                // The kernel is the authority (it also accepts HMACs over
+                // link-local addresses, as older BSDs send): only when it
+                // counted failures is a mismatch here a diagnosis.
+                let refused = delta("badauth", di) > 0;
+                let diag = key
+                    .as_ref()
+                    .map(|k| auth_diagnosis(k, vhid, &v4, &v6, &counter, &hmac))
+                    .map(|r| if refused { r } else { Ok(()) });
+                match diag {
                     None => say("note", "the pass is not readable here (needs CAP_NET_ADMIN): authentication not checked".into()),
                     Some(Ok(())) => {}
                     Some(Err(Some(missing))) => say(

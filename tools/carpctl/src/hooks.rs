@@ -17,7 +17,10 @@
 //!   socket is drained and the state dumped again: an entry whose state
 //!   differs from the one its hooks got last gets a change, so the last
 //!   state is never lost. A change equal to the one its hooks got last is
-//!   not run twice.
+//!   not run twice; a change whose old state is not the one its hooks got
+//!   last (queued before a dump, or after a lost change) is not run but
+//!   starts a dump. An entry gone while changes were lost gets INIT
+//!   (reason `gone`).
 //! - When the module is unloaded, the supervisor waits (it does not load
 //!   it again) and resynchronises when it is back.
 
@@ -320,6 +323,8 @@ struct Supervisor {
     last: HashMap<(u32, u32), u32>,
     workers: HashMap<(u32, u32), Sender<Change>>,
     devs: HashMap<u32, Dev>,
+    /// Device names by ifindex, for entries that are gone.
+    names: HashMap<u32, String>,
 }
 
 impl Supervisor {
@@ -350,15 +355,51 @@ impl Supervisor {
     }
 
     /// Dumps every device; runs a change for each entry whose state is not
-    /// the one its hooks got last.
+    /// the one its hooks got last, and INIT (reason `gone`) for an entry
+    /// that is no more (deleted while changes were lost), whose worker then
+    /// ends.
     fn resync(&mut self, reason: &str) -> Result<(), Error> {
         let devs = self.carp.request(cmd::DEV_GET, vec![], true)?;
+        let mut seen = std::collections::HashSet::new();
+        for d in &devs {
+            let Some(ifindex) = d.u32(a::IFINDEX) else {
+                continue;
+            };
+            for n in d.all(a::NODE).map(Attrs::parse) {
+                if let Some(vhid) = n.u32(nl::node::VHID) {
+                    seen.insert((ifindex, vhid));
+                }
+            }
+        }
+        let gone: Vec<((u32, u32), u32)> = self
+            .last
+            .iter()
+            .filter(|(k, _)| !seen.contains(*k))
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        for (key, state) in gone {
+            if state != 0 {
+                let c = Change {
+                    ifname: self.names.get(&key.0).cloned().unwrap_or_default(),
+                    vhid: key.1,
+                    old: Some(state),
+                    state: 0,
+                    reason: "gone".into(),
+                    advskew: None,
+                    carpdev: None,
+                };
+                self.dispatch(key, c);
+            }
+            self.last.remove(&key);
+            self.workers.remove(&key);
+        }
         for d in devs {
             let (Some(ifindex), Some(ifname)) = (d.u32(a::IFINDEX), d.string(a::IFNAME)) else {
                 continue;
             };
             let dev = Self::dev_of(&d);
             self.devs.insert(ifindex, dev.clone());
+            self.names.insert(ifindex, ifname.clone());
             for n in d.all(a::NODE).map(Attrs::parse) {
                 let (Some(vhid), Some(state)) = (n.u32(nl::node::VHID), n.u32(nl::node::STATE))
                 else {
@@ -384,18 +425,28 @@ impl Supervisor {
         Ok(())
     }
 
-    /// One `state-ntf`.
-    fn change(&mut self, ev: &Attrs) {
+    /// One `state-ntf`. Returns whether the states must be dumped again:
+    /// a change whose old state is not the one the entry's hooks got last
+    /// is older than a dump already run (queued before it), or follows a
+    /// change that was lost; it is not run.
+    fn change(&mut self, ev: &Attrs) -> bool {
         let (Some(ifindex), Some(vhid), Some(state)) =
             (ev.u32(a::IFINDEX), ev.u32(a::VHID), ev.u32(a::STATE))
         else {
-            return;
+            return false;
         };
         let key = (ifindex, vhid);
-        if self.last.get(&key) == Some(&state) {
-            return;
+        let last = self.last.get(&key).copied();
+        if last == Some(state) {
+            return false;
+        }
+        if let (Some(l), Some(o)) = (last, ev.u32(a::OLD_STATE)) {
+            if l != o {
+                return true;
+            }
         }
         let ifname = ev.string(a::IFNAME).unwrap_or_default();
+        self.names.insert(ifindex, ifname.clone());
         // The entry's advskew and carpdev as they are now (the event does
         // not carry them); the last known ones if the device is gone.
         if let Ok(r) =
@@ -429,6 +480,7 @@ impl Supervisor {
             carpdev: dev.carpdev,
         };
         self.dispatch(key, c);
+        false
     }
 }
 
@@ -454,6 +506,7 @@ pub fn run(o: Options) -> Result<(), Error> {
         last: HashMap::new(),
         workers: HashMap::new(),
         devs: HashMap::new(),
+        names: HashMap::new(),
     };
     let mut reason = "replay";
     loop {
@@ -471,10 +524,29 @@ pub fn run(o: Options) -> Result<(), Error> {
         }
         // Until the family goes and comes back.
         'family: loop {
-            let mut pending: VecDeque<Event> = events.next()?.into();
+            // Every 10 s without events while a dump is owed or the family
+            // is gone: the controller's notifications may have been lost
+            // in an overrun too; ask it (a dump: no module load).
+            let wait = if stale || gone {
+                Duration::from_secs(10)
+            } else {
+                Duration::from_secs(3600)
+            };
+            let got = events.next(wait)?;
+            if got.is_empty() && (stale || gone) {
+                match s.carp.family_now() {
+                    Ok(Some(id)) if id != events.family() || gone => break 'family,
+                    Ok(None) if !gone => {
+                        eprintln!("the carp family is gone (module unloaded): waiting for it");
+                        gone = true;
+                    }
+                    _ => {}
+                }
+            }
+            let mut pending: VecDeque<Event> = got.into();
             while let Some(ev) = pending.pop_front() {
                 match ev {
-                    Event::Change(at) if !gone => s.change(&at),
+                    Event::Change(at) if !gone => stale |= s.change(&at),
                     Event::Change(_) => {}
                     Event::Overrun => {
                         eprintln!(
@@ -495,7 +567,7 @@ pub fn run(o: Options) -> Result<(), Error> {
             if stale && !gone {
                 match s.resync("resync") {
                     Ok(()) => stale = false,
-                    Err(e) => eprintln!("dumping the states failed: {e}; again at the next event"),
+                    Err(e) => eprintln!("dumping the states failed: {e}; again in 10 s"),
                 }
             }
         }

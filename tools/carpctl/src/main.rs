@@ -51,7 +51,8 @@ Usage: carpctl [-j] [IFNAME]            show carp devices (all, or one)
                                         /etc/carp/maintenance demotes group
                                         carp by N (100); sync applies the
                                         file (at boot)
-       carpctl track [--check] [FILE]   health tracking: the checks of FILE
+       carpctl track [--check|--release] [FILE]
+                                        health tracking: the checks of FILE
                                         (default /etc/carp/track.conf:
                                         interface, script, file, process,
                                         with weight, interval, timeout,

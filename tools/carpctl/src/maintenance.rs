@@ -85,6 +85,8 @@ fn read_number(path: &Path) -> Result<u32, Error> {
     match std::fs::read_to_string(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
         Err(e) => Err(Error(format!("maintenance: {}: {e}", path.display()))),
+        // Empty: written but not yet filled when the system crashed.
+        Ok(s) if s.trim().is_empty() => Ok(0),
         Ok(s) => s
             .trim()
             .parse::<u32>()
@@ -117,7 +119,12 @@ pub fn run(o: Options) -> Result<(), Error> {
         },
         Action::Show => {
             let want = read_number(&o.file)?;
-            let applied = read_number(&o.state)?;
+            // What this boot applied, as much as the kernel still has (a
+            // module reload or `carpctl demote carp 0` took the rest).
+            let kernel = Carp::open()
+                .and_then(|mut c| c.user_demotion())
+                .unwrap_or(0);
+            let applied = read_number(&o.state)?.min(kernel);
             if want == 0 {
                 println!("maintenance: off");
             } else if applied == want {
@@ -133,8 +140,11 @@ pub fn run(o: Options) -> Result<(), Error> {
         Action::Sync => {}
     }
     let want = read_number(&o.file)?;
-    let applied = read_number(&o.state)?;
     let mut carp = Carp::open()?;
+    let applied = read_number(&o.state)?.min(
+        carp.user_demotion()
+            .map_err(|e| Error(format!("maintenance: group carp: {e}")))?,
+    );
     let d = carp
         .adjust_user_demotion(want as i32 - applied as i32)
         .map_err(|e| Error(format!("maintenance: group carp: {e}")))?;

@@ -322,7 +322,18 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    let res = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
+    // Written and synced before the rename, the directory after it: after
+    // a crash the file is the old one or the new one, never empty.
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir.unwrap_or(Path::new("."))) {
+            let _ = d.sync_all();
+        }
+        Ok::<(), std::io::Error>(())
+    })();
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error(format!("metrics: {}: {e}", path.display())));

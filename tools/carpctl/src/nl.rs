@@ -17,6 +17,7 @@ use neli::types::{Buffer, GenlBuffer};
 use neli::utils::Groups;
 use std::fmt;
 use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
 
 /// Family name and version (`CARP_FAMILY_NAME`, `CARP_FAMILY_VERSION`).
 pub const FAMILY: &str = "carp";
@@ -299,6 +300,31 @@ impl Carp {
 
     /// Sends a request; returns the replies (all of a dump).
     pub fn request(&mut self, cmd: u8, attrs: Vec<Attr>, dump: bool) -> Result<Vec<Attrs>, Error> {
+        let family = self.family;
+        self.request_to(family, VERSION, cmd, attrs, dump)
+    }
+
+    /// The carp family's id now, from a dump of the generic netlink
+    /// controller's families (not a request by name: that would load the
+    /// module); `None` when it is not registered.
+    pub fn family_now(&mut self) -> Result<Option<u16>, Error> {
+        let fams = self.request_to(GENL_ID_CTRL, 2, CTRL_CMD_GETFAMILY, vec![], true)?;
+        Ok(fams
+            .iter()
+            .find(|f| f.string(CTRL_ATTR_FAMILY_NAME).as_deref() == Some(FAMILY))
+            .and_then(|f| f.get(CTRL_ATTR_FAMILY_ID))
+            .and_then(|b| b.get(..2))
+            .map(|b| u16::from_ne_bytes([b[0], b[1]])))
+    }
+
+    fn request_to(
+        &mut self,
+        family: u16,
+        version: u8,
+        cmd: u8,
+        attrs: Vec<Attr>,
+        dump: bool,
+    ) -> Result<Vec<Attrs>, Error> {
         let mut buf = GenlBuffer::<u16, Buffer>::new();
         for Attr(t, p, nested) in attrs {
             let ty = AttrTypeBuilder::default()
@@ -315,7 +341,7 @@ impl Carp {
         }
         let hdr = GenlmsghdrBuilder::<u8, u16, NoUserHeader>::default()
             .cmd(cmd)
-            .version(VERSION)
+            .version(version)
             .attrs(buf)
             .build()
             .map_err(|e| Error(e.to_string()))?;
@@ -323,7 +349,7 @@ impl Carp {
         let flags = NlmF::REQUEST | if dump { NlmF::DUMP } else { NlmF::ACK };
         self.seq = self.seq.wrapping_add(1);
         let msg = NlmsghdrBuilder::default()
-            .nl_type(self.family)
+            .nl_type(family)
             .nl_flags(flags)
             .nl_seq(self.seq)
             .nl_payload(NlPayload::Payload(hdr))
@@ -361,27 +387,41 @@ impl Carp {
         if delta == 0 {
             return Ok(0);
         }
-        let r = self.request(
-            cmd::GROUP_GET,
-            vec![Attr::string(group::NAME, "carp")],
-            false,
-        )?;
-        let user = r
-            .first()
-            .and_then(|m| m.u32(group::DEMOTE_USER))
-            .unwrap_or(0) as i32;
-        let d = delta.clamp(-user, 255 - user);
-        if d != 0 {
-            self.request(
+        // Read, then change by what fits: another writer in between makes
+        // the kernel refuse (the range is checked there); once more then.
+        let mut tries = 0;
+        loop {
+            let user = self.user_demotion()? as i32;
+            let d = delta.clamp(-user, 255 - user);
+            if d == 0 {
+                return Ok(0);
+            }
+            let r = self.request(
                 cmd::GROUP_SET,
                 vec![
                     Attr::string(group::NAME, "carp"),
                     Attr::bytes(group::DEMOTE_ADJUST, &d.to_ne_bytes()),
                 ],
                 false,
-            )?;
+            );
+            match r {
+                Ok(_) => return Ok(d),
+                Err(_) if tries == 0 => tries += 1,
+                Err(e) => return Err(e),
+            }
         }
-        Ok(d)
+    }
+
+    /// Group carp's userspace part of the demotion, as the kernel has it.
+    pub fn user_demotion(&mut self) -> Result<u32, Error> {
+        let r = self.request(
+            cmd::GROUP_GET,
+            vec![Attr::string(group::NAME, "carp")],
+            false,
+        )?;
+        Ok(r.first()
+            .and_then(|m| m.u32(group::DEMOTE_USER))
+            .unwrap_or(0))
     }
 
     /// Joins the `events` group; then [`Carp::next_event`] returns them.
@@ -430,6 +470,8 @@ const GENL_ID_CTRL: u16 = 0x10;
 const CTRL_CMD_NEWFAMILY: u8 = 1;
 const CTRL_CMD_DELFAMILY: u8 = 2;
 const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+const CTRL_ATTR_FAMILY_ID: u16 = 1;
+const CTRL_CMD_GETFAMILY: u8 = 3;
 
 /// A socket subscribed to the `events` group that reports overruns, and to
 /// the generic netlink controller's `notify` group for the family's
@@ -522,16 +564,36 @@ impl Events {
         out
     }
 
-    /// The next events (blocks); at least one.
-    pub fn next(&self) -> Result<Vec<Event>, Error> {
+    /// The next events; at least one, or none after `timeout`.
+    pub fn next(&self, timeout: Duration) -> Result<Vec<Event>, Error> {
         let mut buf = vec![0u8; 32768];
+        let end = Instant::now() + timeout;
         loop {
-            if let Some(ev) = self.recv(&mut buf, false)? {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(Vec::new());
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.sock.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the duration of the call.
+            let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().clamp(1, 60_000) as i32) };
+            if n <= 0 {
+                continue;
+            }
+            if let Some(ev) = self.recv(&mut buf, true)? {
                 if !ev.is_empty() {
                     return Ok(ev);
                 }
             }
         }
+    }
+
+    /// The family id it is subscribed for.
+    pub fn family(&self) -> u16 {
+        self.family
     }
 
     /// Discards the changes the socket holds (those from before an

@@ -28,9 +28,11 @@
 //! it changes the group's userspace part by the difference
 //! (`demote-adjust`, as `carpctl demote carp +N`), so an administrator's
 //! own demotion adds to it. It records its part in `/run/carp/track.demote`
-//! and takes it back when it stops (SIGTERM, SIGINT); a tracker that
-//! starts adopts what a killed one left and keeps it until each of its
-//! checks has been probed once.
+//! and keeps it when it stops (SIGTERM: a restart, an upgrade, shutdown);
+//! a tracker that starts adopts what the last one left (no more than the
+//! kernel still has) and keeps it until each of its checks has been probed
+//! once, so that an unhealthy host never looks healthy in between.
+//! `--release` takes a stopped tracker's part back.
 
 use crate::nl::{cmd, group, Attr, Carp, Error};
 use std::os::unix::process::CommandExt;
@@ -51,6 +53,8 @@ pub struct Options {
     pub state: PathBuf,
     /// Parse the file, print the checks, exit (`--check`).
     pub check_only: bool,
+    /// Take back what a stopped tracker left, exit (`--release`).
+    pub release: bool,
 }
 
 pub fn parse_args(args: &mut impl Iterator<Item = String>) -> Result<Options, Error> {
@@ -58,11 +62,13 @@ pub fn parse_args(args: &mut impl Iterator<Item = String>) -> Result<Options, Er
         conf: DEFAULT_CONF.into(),
         state: DEFAULT_STATE.into(),
         check_only: false,
+        release: false,
     };
     let mut conf = None;
     while let Some(w) = args.next() {
         match w.as_str() {
             "--check" => o.check_only = true,
+            "--release" => o.release = true,
             "--state" => {
                 o.state = args
                     .next()
@@ -180,6 +186,11 @@ pub fn parse_conf(text: &str) -> Result<Vec<Check>, Error> {
             "interface" => Kind::Interface(arg.clone()),
             "script" => Kind::Script(arg.clone()),
             "file" => Kind::File(arg.into()),
+            "process" if arg.len() > 15 => {
+                return Err(bad(format!(
+                    "process '{arg}': a command name has at most 15 characters (/proc/PID/comm)"
+                )))
+            }
             "process" => Kind::Process(arg.clone()),
             k => {
                 return Err(bad(format!(
@@ -361,7 +372,26 @@ pub(crate) fn save(path: &Path, v: i32) {
     }
 }
 
+/// The part a tracker recorded in `state`.
+fn recorded(state: &Path) -> i32 {
+    std::fs::read_to_string(state)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .unwrap_or(0)
+        .clamp(0, 255)
+}
+
 pub fn run(o: Options) -> Result<(), Error> {
+    if o.release {
+        let mut carp = Carp::open()?;
+        let left = recorded(&o.state).min(carp.user_demotion()? as i32);
+        let d = carp
+            .adjust_user_demotion(-left)
+            .map_err(|e| Error(format!("track: group carp: {e}")))?;
+        let _ = std::fs::remove_file(&o.state);
+        println!("track: took back the demotion of {}", -d);
+        return Ok(());
+    }
     let text = std::fs::read_to_string(&o.conf)
         .map_err(|e| Error(format!("track: {}: {e}", o.conf.display())))?;
     let checks = parse_conf(&text)?;
@@ -393,11 +423,7 @@ pub fn run(o: Options) -> Result<(), Error> {
     // What a tracker that was killed (or is being restarted) left: adopted,
     // and kept until every check has been probed once, so that a restart
     // leaves no moment without it.
-    let mut applied: i32 = std::fs::read_to_string(&o.state)
-        .ok()
-        .and_then(|s| s.trim().parse::<i32>().ok())
-        .unwrap_or(0)
-        .clamp(0, 255);
+    let mut applied = recorded(&o.state).min(carp.user_demotion()? as i32);
     if applied > 0 {
         eprintln!("adopted the demotion of {applied} a previous tracker left");
     }
@@ -430,6 +456,10 @@ pub fn run(o: Options) -> Result<(), Error> {
         let Ok((i, d)) = rx.recv_timeout(Duration::from_millis(200)) else {
             continue;
         };
+        // Stopping: a probe that ended meanwhile may have been killed.
+        if STOP.load(Ordering::SeqCst) {
+            break;
+        }
         let (Some(c), Some(s)) = (checks.get(i), states.get_mut(i)) else {
             continue;
         };
@@ -474,17 +504,16 @@ pub fn run(o: Options) -> Result<(), Error> {
                 eprintln!("group carp: tracking demotes by {applied}");
                 save(&o.state, applied);
             }
-            Err(e) => eprintln!("demoting: {e}"),
+            // The family went away (module reloaded) or the request was
+            // refused: exit non-zero (systemd restarts the tracker, which
+            // adopts what is left, as much as the kernel still has).
+            Err(e) => return Err(Error(format!("track: group carp: {e}"))),
         }
     }
-    // Stopped: the tracker's part goes with it.
-    let d = carp.adjust_user_demotion(-applied)?;
-    applied += d;
+    // Stopped: the part stays (recorded for the next tracker, which adopts
+    // it); `carpctl track --release` takes it back.
     save(&o.state, applied);
-    if applied == 0 {
-        let _ = std::fs::remove_file(&o.state);
-    }
-    eprintln!("stopped: tracking demotes by {applied}");
+    eprintln!("stopped: the tracker's demotion of {applied} stays (carpctl track --release takes it back)");
     Ok(())
 }
 
@@ -532,6 +561,10 @@ mod tests {
             ),
             ("file x timeout 1", "line 1: timeout is a script's option"),
             ("process p color red", "line 1: unknown option 'color'"),
+            (
+                "process a-name-of-16-chars",
+                "line 1: process 'a-name-of-16-chars': a command name",
+            ),
         ] {
             let e = parse_conf(bad).unwrap_err().0;
             assert!(e.starts_with(&format!("track: {msg}")), "{bad}: {e}");
