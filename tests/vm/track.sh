@@ -9,7 +9,7 @@
 # killed one's part is taken back by the next, bad lines and the
 # unprivileged refused. A stopped tracker's part stays until --release.
 
-tap_plan 58
+tap_plan 61
 carp_load
 lan_setup a b
 ip -n a link add eth1 type dummy && ip -n a link set eth1 up || setup_fail "a's eth1"
@@ -36,9 +36,21 @@ a_back() { state_is a carp0 master && state_is b carp0 backup; }
 
 check_ok_output "the file parses (--check)" 'line 3: script "test ! -e .*" weight 20 interval 0.5 s rise 2 fall 2' \
 	carpctl track --check "$W/track.conf"
-carpctl -n a track --state "$W/state" "$W/track.conf" 2>"$W/err" &
+# systemd's notification socket (Type=notify), played by python.
+python3 -I -S -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+open(sys.argv[2], "wb").write(s.recv(100))' "$W/notify" "$W/notified" &
+nfy=$!
+wait_for 20 test -S "$W/notify" || setup_fail "the notification socket"
+NOTIFY_SOCKET=$W/notify carpctl -n a track --state "$W/state" "$W/track.conf" 2>"$W/err" &
 tr=$!
 check "the tracker starts with its 4 checks" wait_for 20 grep -q 'tracking 4 checks' "$W/err"
+check "... and tells systemd it is ready once they were probed (READY=1)" \
+	wait_for 20 grep -qx READY=1 "$W/notified"
+wait "$nfy"
 nap 2
 check "healthy: it does not demote" user 0
 check "... and a stays MASTER" state_is a carp0 master
@@ -88,6 +100,11 @@ cctl a demote carp -5
 # part stays, recorded for the next tracker; --release takes it back.
 : >"$W/down"
 check "demoting again" wait_for 20 user 20
+# Its part taken by hand (as a module reload takes it): the tracker checks
+# the kernel's counter every 5 s and demotes again.
+cctl a demote carp 0
+check "its part taken by hand: it demotes again" wait_for 20 user 20
+check_ok_output "... and says why" 'below the tracker.s 20: demoting again' cat "$W/err"
 kill "$tr"; wait "$tr"
 check "stopped: its demotion stays" user 20
 check "... recorded in its state file" grep -qx 20 "$W/state"

@@ -447,13 +447,18 @@ impl Supervisor {
         }
         let ifname = ev.string(a::IFNAME).unwrap_or_default();
         self.names.insert(ifindex, ifname.clone());
-        // The entry's advskew and carpdev as they are now (the event does
-        // not carry them); the last known ones if the device is gone.
-        if let Ok(r) =
-            self.carp
-                .request(cmd::DEV_GET, vec![Attr::string(a::IFNAME, &ifname)], false)
-        {
-            if let Some(d) = r.first() {
+        // The entry's advskew and carpdev (the event does not carry them):
+        // asked the first time, then as the last dump or request had them
+        // (no request per event: the reader must keep up with bursts).
+        let known = self
+            .devs
+            .get(&ifindex)
+            .is_some_and(|d| d.advskew.contains_key(&vhid));
+        if !known {
+            let r = self
+                .carp
+                .request(cmd::DEV_GET, vec![Attr::string(a::IFNAME, &ifname)], false);
+            if let Some(d) = r.ok().as_ref().and_then(|r| r.first()) {
                 if d.u32(a::IFINDEX) == Some(ifindex) {
                     self.devs.insert(ifindex, Self::dev_of(d));
                 }

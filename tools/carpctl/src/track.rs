@@ -358,6 +358,25 @@ impl State {
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
+/// Tells systemd the tracker is ready (`READY=1` to `$NOTIFY_SOCKET`, as
+/// sd_notify(3) does); nothing without it.
+fn notify_ready() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let path = path.to_string_lossy().into_owned();
+    let addr = match path.strip_prefix('@') {
+        Some(abs) => SocketAddr::from_abstract_name(abs.as_bytes()),
+        None => SocketAddr::from_pathname(&path),
+    };
+    let sent = addr.and_then(|a| UnixDatagram::unbound()?.send_to_addr(b"READY=1", &a));
+    if let Err(e) = sent {
+        eprintln!("telling systemd the tracker is ready: {e}");
+    }
+}
+
 extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
@@ -452,7 +471,25 @@ pub fn run(o: Options) -> Result<(), Error> {
         if checks.len() == 1 { "" } else { "s" }
     );
     let mut states: Vec<State> = checks.iter().map(|_| State::default()).collect();
+    let mut verified = Instant::now();
+    let mut ready = false;
     while !STOP.load(Ordering::SeqCst) {
+        // Every 5 s: does the kernel still have our part? A module reload
+        // (the request fails: exit, systemd restarts the tracker) or
+        // `carpctl demote carp 0` (made again below) took it.
+        if verified.elapsed() >= Duration::from_secs(5) {
+            verified = Instant::now();
+            let k = carp
+                .user_demotion()
+                .map_err(|e| Error(format!("track: group carp: {e}")))? as i32;
+            if k < applied {
+                eprintln!(
+                    "group carp's demotion from userspace is {k}, below the tracker's {applied}: demoting again at the next probe"
+                );
+                applied = k;
+                save(&o.state, applied);
+            }
+        }
         let Ok((i, d)) = rx.recv_timeout(Duration::from_millis(200)) else {
             continue;
         };
@@ -480,34 +517,45 @@ pub fn run(o: Options) -> Result<(), Error> {
             continue;
         }
         let total = states.iter().map(|s| s.demote).sum::<u32>().min(255) as i32;
-        if total == applied {
-            continue;
-        }
-        let r = carp.adjust_user_demotion(total - applied).and_then(|d| {
-            if total < applied && d > total - applied {
-                // The kernel had less than our part (the module was
-                // reloaded, or the counter lowered by hand): ours is gone.
-                applied = 0;
-                carp.adjust_user_demotion(total)
-            } else {
-                Ok(d)
-            }
-        });
-        match r {
-            Ok(d) => {
-                applied += d;
-                if applied != total {
-                    eprintln!(
-                        "the demotion set from userspace is at its limit: tracking adds {applied}, not {total}"
-                    );
+        if total != applied {
+            let before = applied;
+            let r = carp.adjust_user_demotion(total - applied).and_then(|d| {
+                if total < applied && d > total - applied {
+                    // The kernel had less than our part (the module was
+                    // reloaded, or the counter lowered by hand): ours is
+                    // gone.
+                    applied = 0;
+                    carp.adjust_user_demotion(total)
+                } else {
+                    Ok(d)
                 }
-                eprintln!("group carp: tracking demotes by {applied}");
-                save(&o.state, applied);
+            });
+            match r {
+                Ok(d) => {
+                    applied += d;
+                    // (Unchanged: at the limit already, said before.)
+                    if applied != before {
+                        if applied != total {
+                            eprintln!(
+                                "the demotion set from userspace is at its limit: tracking adds {applied}, not {total}"
+                            );
+                        }
+                        eprintln!("group carp: tracking demotes by {applied}");
+                        save(&o.state, applied);
+                    }
+                }
+                // The family went away (module reloaded) or the request
+                // was refused: exit non-zero (systemd restarts the
+                // tracker, which adopts what is left, as much as the
+                // kernel still has).
+                Err(e) => return Err(Error(format!("track: group carp: {e}"))),
             }
-            // The family went away (module reloaded) or the request was
-            // refused: exit non-zero (systemd restarts the tracker, which
-            // adopts what is left, as much as the kernel still has).
-            Err(e) => return Err(Error(format!("track: group carp: {e}"))),
+        }
+        // Every check probed once and its demotion made: ready (systemd's
+        // Type=notify; carp-boot-ready.service waits for it).
+        if !ready {
+            ready = true;
+            notify_ready();
         }
     }
     // Stopped: the part stays (recorded for the next tracker, which adopts
