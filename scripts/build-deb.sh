@@ -67,8 +67,10 @@ rst2man --strict "$work/carp.4.rst" >"$src/prebuilt/man/carp.4"
 rst2man --strict tools/carpctl/carpctl.8.rst >"$src/prebuilt/man/carpctl.8"
 rst2man --strict tools/systemd/carp-netdevs.8.rst >"$src/prebuilt/man/carp-netdevs.8"
 rst2man --strict tools/packaging/carp-reload.8.rst >"$src/prebuilt/man/carp-reload.8"
+rst2man --strict tools/ifupdown/carp-interfaces.5.rst >"$src/prebuilt/man/carp-interfaces.5"
 printf '%s\n' prebuilt/man/carpctl.8 prebuilt/man/carp.4 >"$src/debian/carp-tools.manpages"
-printf '%s\n' prebuilt/man/carp-netdevs.8 prebuilt/man/carp-reload.8 >"$src/debian/carp.manpages"
+printf '%s\n' prebuilt/man/carp-netdevs.8 prebuilt/man/carp-reload.8 \
+	prebuilt/man/carp-interfaces.5 >"$src/debian/carp.manpages"
 
 # debian/control: the source and the arch-independent packages, plus one
 # carp-modules package per kernel ABI; the modules' maintainer scripts.
