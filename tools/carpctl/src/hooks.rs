@@ -24,16 +24,16 @@
 //! - When the module is unloaded, the supervisor waits (it does not load
 //!   it again) and resynchronises when it is back.
 
+use crate::child::{self, Outcome};
 use crate::nl::{self, a, cmd, Attr, Attrs, Carp, Error, Event, Events};
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The hook directory when none is given.
 pub const DEFAULT_DIR: &str = "/etc/carp/hooks.d";
@@ -177,69 +177,6 @@ fn executable(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// How one hook ended.
-#[derive(Debug, PartialEq)]
-enum Outcome {
-    Ok,
-    Failed(String),
-    TimedOut,
-}
-
-/// Runs `prog` with `args` and the change's environment, at most `timeout`.
-fn run_one(prog: &Path, args: &[&str], env: &[(&str, String)], timeout: Duration) -> Outcome {
-    let mut child = match Command::new(prog)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        // Its own process group, so that a timeout kills what it started.
-        .process_group(0)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => return Outcome::Failed(format!("cannot be run: {e}")),
-    };
-    let pgid = child.id() as libc::pid_t;
-    let start = Instant::now();
-    let mut nap = Duration::from_millis(1);
-    // When SIGTERM was sent, and whether SIGKILL was.
-    let mut termed: Option<Duration> = None;
-    let mut killed = false;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) if termed.is_some() => return Outcome::TimedOut,
-            Ok(Some(st)) if st.success() => return Outcome::Ok,
-            Ok(Some(st)) => {
-                return Outcome::Failed(match (st.code(), st.signal()) {
-                    (Some(c), _) => format!("exited with status {c}"),
-                    (_, Some(s)) => format!("killed by signal {s}"),
-                    _ => format!("{st}"),
-                })
-            }
-            Ok(None) => {}
-            Err(e) => return Outcome::Failed(format!("wait: {e}")),
-        }
-        let now = start.elapsed();
-        match termed {
-            None if now >= timeout => {
-                // SAFETY: kill(2) with a negative pid signals the process
-                // group the child leads (process_group(0) above); it has
-                // not been reaped (try_wait returned None), so the id is
-                // still ours.
-                unsafe { libc::kill(-pgid, libc::SIGTERM) };
-                termed = Some(now);
-            }
-            Some(t) if !killed && now >= t + Duration::from_secs(2) => {
-                // SAFETY: as above; the group leader is still unreaped.
-                unsafe { libc::kill(-pgid, libc::SIGKILL) };
-                killed = true;
-            }
-            _ => {}
-        }
-        thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_millis(20));
-    }
-}
-
 /// Runs every hook for one change, in order; logs what did not work.
 fn run_change(o: &Options, c: &Change) {
     let state = state_word(c.state);
@@ -290,8 +227,9 @@ fn run_change(o: &Options, c: &Change) {
         Err(e) => eprintln!("{what}: {e}"),
     }
     for (prog, args) in runs {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        match run_one(&prog, &args, &env, o.timeout) {
+        let mut cmd = Command::new(&prog);
+        cmd.args(&args).envs(env.iter().map(|(k, v)| (k, v)));
+        match child::run(&mut cmd, o.timeout) {
             Outcome::Ok => {}
             Outcome::Failed(why) => eprintln!("{what}: {} {why}", prog.display()),
             Outcome::TimedOut => eprintln!(
@@ -644,37 +582,5 @@ mod tests {
             .collect();
         assert_eq!(names, ["05_z", "10-a", "20-b"]);
         std::fs::remove_dir_all(&d).unwrap();
-    }
-
-    #[test]
-    fn timeouts_and_failures() {
-        let sh = Path::new("/bin/sh");
-        let env = [("X", "1".to_string())];
-        let t = Duration::from_secs(5);
-        assert_eq!(run_one(sh, &["-c", "[ \"$X\" = 1 ]"], &env, t), Outcome::Ok);
-        assert_eq!(
-            run_one(sh, &["-c", "exit 3"], &env, t),
-            Outcome::Failed("exited with status 3".into())
-        );
-        let start = Instant::now();
-        assert_eq!(
-            run_one(sh, &["-c", "sleep 30"], &env, Duration::from_millis(200)),
-            Outcome::TimedOut
-        );
-        assert!(start.elapsed() < Duration::from_secs(10));
-        // A hook that ignores SIGTERM is killed 2 s later.
-        assert_eq!(
-            run_one(
-                sh,
-                &["-c", "trap '' TERM; sleep 30 & wait; sleep 30"],
-                &env,
-                Duration::from_millis(200)
-            ),
-            Outcome::TimedOut
-        );
-        assert!(matches!(
-            run_one(Path::new("/nonexistent"), &[], &env, t),
-            Outcome::Failed(_)
-        ));
     }
 }

@@ -20,7 +20,9 @@
 //! is one request, validated as a whole by the kernel (nothing changes on
 //! error). Every failure prints one line and exits non-zero.
 
+mod child;
 mod doctor;
+mod file;
 mod hooks;
 mod maintenance;
 mod metrics;

@@ -108,8 +108,8 @@ pub fn run(o: Options) -> Result<(), Error> {
             if let Some(d) = o.file.parent() {
                 let _ = std::fs::create_dir_all(d);
             }
-            crate::metrics::write_atomically(&o.file, &format!("{n}\n"))
-                .map_err(|e| Error(e.0.replacen("metrics:", "maintenance:", 1)))?;
+            crate::file::write_atomically(&o.file, &format!("{n}\n"))
+                .map_err(|e| Error(format!("maintenance: {e}")))?;
         }
         Action::Off => match std::fs::remove_file(&o.file) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -149,7 +149,7 @@ pub fn run(o: Options) -> Result<(), Error> {
         .adjust_user_demotion(want as i32 - applied as i32)
         .map_err(|e| Error(format!("maintenance: group carp: {e}")))?;
     let now = (applied as i32 + d).max(0);
-    crate::track::save(&o.state, now);
+    crate::file::record(&o.state, now);
     if now != want as i32 {
         return Err(Error(format!(
             "maintenance: group carp's demotion from userspace is at its limit: maintenance demotes by {now}, not {want}"

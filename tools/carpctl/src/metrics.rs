@@ -310,42 +310,12 @@ impl Snapshot {
     }
 }
 
-/// Writes `text` to `path` atomically (a temporary file beside it, then
-/// rename), readable by node_exporter.
-pub fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error(format!("metrics: {}: not a file name", path.display())))?;
-    let tmp = dir.unwrap_or(Path::new(".")).join(format!(
-        ".{}.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    // Written and synced before the rename, the directory after it: after
-    // a crash the file is the old one or the new one, never empty.
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        std::io::Write::write_all(&mut f, text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir.unwrap_or(Path::new("."))) {
-            let _ = d.sync_all();
-        }
-        Ok::<(), std::io::Error>(())
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error(format!("metrics: {}: {e}", path.display())));
-    }
-    Ok(())
-}
-
 pub fn run(o: Options) -> Result<(), Error> {
     let mut carp = Carp::open()?;
     let text = Snapshot::read(&mut carp)?.text();
     match o.output {
-        Some(p) => write_atomically(Path::new(&p), &text),
+        Some(p) => crate::file::write_atomically(Path::new(&p), &text)
+            .map_err(|e| Error(format!("metrics: {e}"))),
         None => {
             use std::io::Write;
             std::io::stdout()
@@ -441,21 +411,11 @@ mod tests {
     }
 
     #[test]
-    fn options_and_atomic_write() {
+    fn options() {
         let p = |s: &str| parse(&mut s.split_whitespace().map(String::from));
         assert_eq!(p("").unwrap().output, None);
         assert_eq!(p("-o /x").unwrap().output, Some("/x".into()));
         assert!(p("-o").is_err());
         assert!(p("bogus").is_err());
-        let d = std::env::temp_dir().join(format!("carpctl-metrics-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir(&d).unwrap();
-        let f = d.join("carp.prom");
-        write_atomically(&f, "a 1\n").unwrap();
-        write_atomically(&f, "a 2\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&f).unwrap(), "a 2\n");
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
-        assert!(write_atomically(&d.join("no/such/dir/x.prom"), "").is_err());
-        std::fs::remove_dir_all(&d).unwrap();
     }
 }

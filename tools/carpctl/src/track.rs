@@ -34,8 +34,8 @@
 //! once, so that an unhealthy host never looks healthy in between.
 //! `--release` takes a stopped tracker's part back.
 
+use crate::child;
 use crate::nl::{cmd, group, Attr, Carp, Error};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -287,30 +287,9 @@ fn process_running(name: &str) -> bool {
 
 /// Runs a script check: exit 0 within the timeout.
 fn script_ok(cmdline: &str, timeout: Duration) -> bool {
-    let Ok(mut child) = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(cmdline)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .process_group(0)
-        .spawn()
-    else {
-        return false;
-    };
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(st)) => return st.success(),
-            Ok(None) if start.elapsed() >= timeout => {
-                // SAFETY: the group the unreaped child leads.
-                unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
-                let _ = child.wait();
-                return false;
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(10)),
-            Err(_) => return false,
-        }
-    }
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(cmdline).stdout(Stdio::null());
+    child::run(&mut cmd, timeout) == child::Outcome::Ok
 }
 
 /// One probe: the demotion it asks for right now (0: healthy).
@@ -381,16 +360,6 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-/// Records `v` in `path` (atomically).
-pub(crate) fn save(path: &Path, v: i32) {
-    if let Some(d) = path.parent() {
-        let _ = std::fs::create_dir_all(d);
-    }
-    if let Err(e) = crate::metrics::write_atomically(path, &format!("{v}\n")) {
-        eprintln!("{e}");
-    }
-}
-
 /// The part a tracker recorded in `state`.
 fn recorded(state: &Path) -> i32 {
     std::fs::read_to_string(state)
@@ -446,7 +415,7 @@ pub fn run(o: Options) -> Result<(), Error> {
     if applied > 0 {
         eprintln!("adopted the demotion of {applied} a previous tracker left");
     }
-    save(&o.state, applied);
+    crate::file::record(&o.state, applied);
     let handler = on_signal as extern "C" fn(libc::c_int) as *const () as libc::sighandler_t;
     // SAFETY: `on_signal` only stores to an atomic (async-signal-safe).
     unsafe {
@@ -487,7 +456,7 @@ pub fn run(o: Options) -> Result<(), Error> {
                     "group carp's demotion from userspace is {k}, below the tracker's {applied}: demoting again at the next probe"
                 );
                 applied = k;
-                save(&o.state, applied);
+                crate::file::record(&o.state, applied);
             }
         }
         let Ok((i, d)) = rx.recv_timeout(Duration::from_millis(200)) else {
@@ -541,7 +510,7 @@ pub fn run(o: Options) -> Result<(), Error> {
                             );
                         }
                         eprintln!("group carp: tracking demotes by {applied}");
-                        save(&o.state, applied);
+                        crate::file::record(&o.state, applied);
                     }
                 }
                 // The family went away (module reloaded) or the request
@@ -560,7 +529,7 @@ pub fn run(o: Options) -> Result<(), Error> {
     }
     // Stopped: the part stays (recorded for the next tracker, which adopts
     // it); `carpctl track --release` takes it back.
-    save(&o.state, applied);
+    crate::file::record(&o.state, applied);
     eprintln!("stopped: the tracker's demotion of {applied} stays (carpctl track --release takes it back)");
     Ok(())
 }
