@@ -606,15 +606,16 @@ impl CarpDev {
         self.counters.inc((i * ENTRY_KINDS + kind as usize) as u32);
     }
 
-    /// The counters of entry `i` since its entries last changed.
-    pub(crate) fn entry_counters(&self, i: usize) -> [u64; ENTRY_KINDS] {
-        let base = self
-            .state
-            .lock()
-            .counter_base
-            .get(i)
-            .copied()
-            .unwrap_or_default();
+    /// The counters of entry `i` since its entries last changed, and its
+    /// state changes by [`Reason`] (one look under the lock).
+    pub(crate) fn entry_stats(&self, i: usize) -> ([u64; ENTRY_KINDS], [u32; Reason::COUNT]) {
+        let (base, transitions) = {
+            let st = self.state.lock();
+            (
+                st.counter_base.get(i).copied().unwrap_or_default(),
+                st.transitions.get(i).copied().unwrap_or_default(),
+            )
+        };
         let mut v = [0u64; ENTRY_KINDS];
         for (k, (d, b)) in v.iter_mut().zip(base).enumerate() {
             *d = self
@@ -622,18 +623,7 @@ impl CarpDev {
                 .sum((i * ENTRY_KINDS + k) as u32)
                 .saturating_sub(b);
         }
-        v
-    }
-
-    /// Entry `i`'s state changes by [`Reason`] since its entries last
-    /// changed.
-    pub(crate) fn entry_transitions(&self, i: usize) -> [u32; Reason::COUNT] {
-        self.state
-            .lock()
-            .transitions
-            .get(i)
-            .copied()
-            .unwrap_or_default()
+        (v, transitions)
     }
 
     /// Starts the per-entry counters from zero (the entries changed).

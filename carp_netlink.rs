@@ -196,8 +196,7 @@ fn put_entry_counters(m: &Msg, cd: &CarpDev) -> Result {
         st.carp.vhes().len()
     };
     for (i, (vhid, state)) in vhes.iter().take(n).enumerate() {
-        let c = cd.entry_counters(i);
-        let transitions = cd.entry_transitions(i);
+        let (c, transitions) = cd.entry_stats(i);
         m.nest(sys::CARP_A_DEV_NODE, |m| {
             m.u32(sys::CARP_A_NODE_VHID, u32::from(*vhid))?;
             m.u32(sys::CARP_A_NODE_STATE, *state as u32)?;

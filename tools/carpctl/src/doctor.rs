@@ -15,6 +15,7 @@ use crate::nl::{self, a, cmd, Attr, Attrs, Carp, Error};
 use carp_core::carp_proto::{Addrs, Key};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, PartialEq, Clone)]
@@ -159,81 +160,72 @@ pub fn parse_frame(f: &[u8], outgoing: bool) -> Option<Frame> {
     })
 }
 
-/// Captures IP protocol 112 on `ifindex` for `d`.
-fn capture(ifindex: u32, ifname: &str, d: Duration) -> Result<Vec<Frame>, Error> {
-    // SAFETY: a plain socket(2) call; the descriptor is closed below.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            i32::from((libc::ETH_P_ALL as u16).to_be()),
-        )
-    };
-    if fd < 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(Error(if e.raw_os_error() == Some(libc::EPERM) {
-            format!("doctor: capturing on {ifname} needs CAP_NET_RAW (run it as root)")
-        } else {
-            format!("doctor: capturing on {ifname}: {e}")
-        }));
-    }
-    struct Fd(i32);
-    impl Drop for Fd {
-        fn drop(&mut self) {
-            // SAFETY: the descriptor is ours and closed once.
-            unsafe { libc::close(self.0) };
+/// A packet socket bound to one interface.
+///
+/// # Invariants
+///
+/// `fd` is an AF_PACKET socket bound to `ifindex`.
+struct PacketSocket {
+    fd: OwnedFd,
+    ifindex: u32,
+}
+
+impl PacketSocket {
+    /// Opens a socket for every protocol on `ifindex`, with a receive
+    /// buffer large enough for a busy link between two reads (the kernel
+    /// caps it at net.core.rmem_max).
+    fn open(ifindex: u32) -> std::io::Result<Self> {
+        let all = (libc::ETH_P_ALL as u16).to_be();
+        // SAFETY: a plain socket(2) call.
+        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+        if raw < 0 {
+            return Err(std::io::Error::last_os_error());
         }
-    }
-    let fd = Fd(fd);
-    // SAFETY: all-zero is a valid sockaddr_ll.
-    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-    sll.sll_ifindex = ifindex as i32;
-    // SAFETY: `sll` is a valid sockaddr_ll of the size given.
-    let r = unsafe {
-        libc::bind(
-            fd.0,
-            (&sll as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    if r < 0 {
-        return Err(Error(format!(
-            "doctor: capturing on {ifname}: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
-    // Room for a busy link's frames between two reads (the kernel caps it
-    // at net.core.rmem_max).
-    let rcvbuf: libc::c_int = 4 << 20;
-    // SAFETY: a valid int option of the size given, on our socket.
-    unsafe {
-        libc::setsockopt(
-            fd.0,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&rcvbuf as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as u32,
-        )
-    };
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 2048];
-    let end = Instant::now() + d;
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(out);
+        // SAFETY: `raw` is a new descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: all-zero is a valid sockaddr_ll.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = all;
+        sll.sll_ifindex = ifindex as i32;
+        // SAFETY: `sll` is a valid sockaddr_ll of the size given; created
+        // with protocol 0, the socket receives nothing before this bind.
+        let r = unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                (&sll as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        if r < 0 {
+            return Err(std::io::Error::last_os_error());
         }
+        let rcvbuf: libc::c_int = 4 << 20;
+        // SAFETY: a valid int option of the size given, on our socket.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&rcvbuf as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as u32,
+            )
+        };
+        // INVARIANT: bound to `ifindex` above.
+        Ok(PacketSocket { fd, ifindex })
+    }
+
+    /// The next frame within `wait` into `buf`: its length and whether
+    /// this host sent it; `None` when none came.
+    fn recv(&self, buf: &mut [u8], wait: Duration) -> Option<(usize, bool)> {
         let mut pfd = libc::pollfd {
-            fd: fd.0,
+            fd: self.fd.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().max(1) as i32) };
-        if n <= 0 {
-            continue;
+        // SAFETY: one valid pollfd for the duration of the call.
+        if unsafe { libc::poll(&mut pfd, 1, wait.as_millis().clamp(1, 60_000) as i32) } <= 0 {
+            return None;
         }
         // SAFETY: all-zero is a valid sockaddr_ll.
         let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -242,7 +234,7 @@ fn capture(ifindex: u32, ifname: &str, d: Duration) -> Result<Vec<Frame>, Error>
         // and live across the call.
         let n = unsafe {
             libc::recvfrom(
-                fd.0,
+                self.fd.as_raw_fd(),
                 buf.as_mut_ptr().cast(),
                 buf.len(),
                 libc::MSG_DONTWAIT,
@@ -250,16 +242,36 @@ fn capture(ifindex: u32, ifname: &str, d: Duration) -> Result<Vec<Frame>, Error>
                 &mut len,
             )
         };
-        if n <= 0 {
-            continue;
+        // (The socket is bound to `ifindex`: a frame of another interface
+        // would be a kernel bug, but costs nothing to refuse.)
+        if n <= 0 || from.sll_ifindex != self.ifindex as i32 {
+            return Some((0, false));
         }
-        // Frames queued before bind() may come from other interfaces.
-        if from.sll_ifindex != ifindex as i32 {
-            continue;
+        Some((n as usize, from.sll_pkttype == libc::PACKET_OUTGOING))
+    }
+}
+
+/// Captures IP protocol 112 on `ifindex` for `d`.
+fn capture(ifindex: u32, ifname: &str, d: Duration) -> Result<Vec<Frame>, Error> {
+    let sock = PacketSocket::open(ifindex).map_err(|e| {
+        Error(if e.raw_os_error() == Some(libc::EPERM) {
+            format!("doctor: capturing on {ifname} needs CAP_NET_RAW (run it as root)")
+        } else {
+            format!("doctor: capturing on {ifname}: {e}")
+        })
+    })?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 2048];
+    let end = Instant::now() + d;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(out);
         }
-        let outgoing = from.sll_pkttype == libc::PACKET_OUTGOING;
-        if let Some(f) = parse_frame(&buf[..n as usize], outgoing) {
-            out.push(f);
+        if let Some((n, outgoing)) = sock.recv(&mut buf, left) {
+            if let Some(f) = parse_frame(&buf[..n], outgoing) {
+                out.push(f);
+            }
         }
     }
 }
