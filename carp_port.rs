@@ -483,7 +483,15 @@ pub(crate) unsafe fn attach(
     cd.set_mac(rtnl);
     cd.update_link(rtnl);
     // SAFETY: the device's namespace is live.
-    unsafe { update_demotion(rtnl, sys::carp_dev_net(dev)) };
+    let net = unsafe { sys::carp_dev_net(dev) };
+    // SAFETY: as above.
+    unsafe { update_demotion(rtnl, net) };
+    // The group's counter, whether the line above changed it or not: a
+    // device made while the group is demoted (the boot demotion is set
+    // before any device exists) advertises and preempts demoted at once.
+    // SAFETY: as above.
+    let d = unsafe { carp_net(net) }.demote();
+    cd.with_core(|carp, addrs, mut sink| carp.set_demote(now(), d, addrs, &mut sink));
     Ok(())
 }
 

@@ -12,7 +12,7 @@
 # undone, a takes both back; refused out of range, for another group, for
 # the unprivileged; the root of a user namespace demotes its own only.
 
-tap_plan 44
+tap_plan 45
 carp_load
 setup_ns lan1 lan2 a b
 for l in lan1 lan2; do
@@ -112,6 +112,13 @@ check "a takes both back (preempt)" wait_for 15 both a master
 check_ok_output "the counter is 0 again" '"demote":0' cctl a -j carp0
 cctl a demote carp 30
 check_ok_output "carpctl demote carp 30 sets it" '"demote_user":30,' cctl a -j demote
+# A device made while the group is demoted starts demoted (the boot
+# demotion is set before any device exists); carp0 above is the control.
+ip -n a link add carp9 link eth0 type carp &&
+	cctl a carp9 vhid 9 pass nine && ip -n a link set carp9 up
+check_ok_output "a device made while the group is demoted (30) advertises it" \
+	'"demote":30' cctl a -j carp9
+ip -n a link del carp9
 cctl a demote carp 0
 check_ok_output "... and 0 clears it" '"demote":0,' cctl a -j demote
 # Refused: out of range (the kernel's check: carpctl passes any +-255),
