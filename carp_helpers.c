@@ -370,3 +370,11 @@ struct dst_entry *carp_route6(struct net_device *dev, const struct in6_addr *sad
 	}
 	return dst;
 }
+
+/*
+ * The package's version (make deb passes it: scripts/build-deb.sh), for
+ * modinfo; a development build has none.
+ */
+#ifdef CARP_VERSION
+MODULE_VERSION(CARP_VERSION);
+#endif

@@ -35,9 +35,12 @@ if [ -z "${CARP_DEB_VERSION:-}" ]; then
 fi
 ver=$CARP_DEB_VERSION
 
-# The artifacts. (CARP_DEB_KO_BUILT=1: carp-debian.ko was just built by
-# build-module.sh debian, as make check's lints do in the step before.)
-[ "${CARP_DEB_KO_BUILT:-0}" = 1 ] && [ -f carp-debian.ko ] || "$here/build-module.sh" debian >&2
+# The artifacts. The module carries the package's version (modinfo's
+# version field: only its C side is rebuilt when it changes), so that
+# each build of it is told from the others (carp-reload compares
+# build-ids).
+CARP_VERSION=$ver "$here/build-module.sh" debian >&2
+[ "$(modinfo -F version carp-debian.ko)" = "$ver" ] || die "carp-debian.ko is not version $ver"
 "$here/build-tools.sh" >&2
 ipr=$("$here/build-iproute2.sh")
 ipr_ver=$(dpkg-query -W -f='${Version}' iproute2)

@@ -86,7 +86,7 @@ echo "# carp_rust.o: prebuilt by scripts/debian-link.sh; it exports nothing" >"$
 # 3. kbuild in Debian's tree. Any objtool warning fails: it checks the
 # Rust code too (retpolines, return thunks, IBT, ORC, SLS), on the module
 # linked whole.
-make -C "$hdr" M="$out" W=1 KCFLAGS=-Werror modules 2>&1 | tee "$tmp/log"
+make -C "$hdr" M="$out" W=1 KCFLAGS=-Werror ${CARP_VERSION:+CARP_VERSION="$CARP_VERSION"} modules 2>&1 | tee "$tmp/log"
 if grep -E 'objtool:|WARNING: modpost' "$tmp/log" >&2; then
 	die "objtool or modpost warned (above)"
 fi
