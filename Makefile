@@ -12,7 +12,7 @@ SHELL := /bin/bash
 KVARIANT ?= base
 export KVARIANT
 
-.PHONY: all demo check setup kernel module tools host-test lint vm-test bench stress mutants deb clean
+.PHONY: all demo check setup kernel module tools host-test lint vm-test bench stress mutants deb deb-test clean
 
 all: module tools
 
@@ -43,6 +43,11 @@ bench: module tools
 # Debian packages and a local apt repository (scripts/build-deb.sh).
 deb: setup
 	@scripts/build-deb.sh
+
+# The packages on Debian 12 machines booted from their own disks: install,
+# reboot, failover, upgrade, purge (scripts/deb-test.sh).
+deb-test: setup
+	@scripts/deb-test.sh
 
 # The hardening tests in full on the debug kernel (make check runs a slice).
 stress:
