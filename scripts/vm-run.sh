@@ -164,17 +164,22 @@ for t in "$@"; do
 		continue
 	fi
 	echo "# test $t"
+	# A file may declare a budget of its own ("# vm-budget: N" seconds),
+	# never below the default (CARP_TEST_BUDGET).
+	fb=$(sed -n 's/^# vm-budget: \([0-9][0-9]*\)$/\1/p' "$f" | head -n 1)
+	fbudget=$budget
+	[ -n "$fb" ] && [ "$fb" -gt "$budget" ] && fbudget=$fb
 	read -r busy0 all0 <<<"$(cpu_busy)"
 	start=${EPOCHREALTIME/./}
 	# Each file in its own shell with `set -u`; it must reach its end.
-	CARP_TEST=$t CARP_TIMES=${CARP_TIMES:-0} timeout -k 10 "$budget" bash -u -c \
+	CARP_TEST=$t CARP_TIMES=${CARP_TIMES:-0} timeout -k 10 "$fbudget" bash -u -c \
 		'cd "$1" && . ./lib.sh && . "$2" && cleanup_ns && echo "# end of $CARP_TEST"' \
 		vm-test "$tdir" "$f" 2>&1 | tee /tmp/vm-test.out
 	rc=${PIPESTATUS[0]}
 	took=$((${EPOCHREALTIME/./} - start))
 	took=$((took / 1000000)).$(printf %06d $((took % 1000000)))
 	if [ $rc = 124 ] || [ $rc = 137 ]; then
-		echo "not ok - $t: over the budget of $budget s per test file (stopped)"
+		echo "not ok - $t: over the budget of $fbudget s per test file (stopped)"
 	elif [ $rc != 0 ] || ! grep -qx "# end of $t" /tmp/vm-test.out; then
 		echo "not ok - $t: aborted (exit $rc before the end of the file)"
 	fi
