@@ -5,9 +5,10 @@
 # control: no problem, exit 0): a wrong pass (split brain, badauth), an
 # address only one host has (named), advbase mismatch, a LAN that drops
 # multicast (carppeer suggested), a VRRP router with the same id (the
-# shared virtual MAC); the unprivileged told what it needs.
+# shared virtual MAC), a carpdev MTU below IPv6's minimum (IPv6 off, its
+# address gone, split brain); the unprivileged told what it needs.
 
-tap_plan 21
+tap_plan 25
 carp_load
 lan_setup a b c
 carp_setup a carp0 1 0
@@ -84,6 +85,27 @@ doctor a
 check_fail_output "a: a VRRP router uses VRID 1 (the same virtual MAC)" \
 	'a VRRPv2 router \(192\.0\.2\.13\) uses VRID 1 on this LAN: it and vhid 1 share the virtual MAC 00:00:5e:00:01:01' replay "$rc" "$out"
 wait "$vr"
+
+# An MTU below IPv6's minimum on b's carpdev: the kernel turns IPv6 off on
+# eth0 and carp0 and removes carp0's IPv6 address; a's advertisements
+# (their HMAC covers it) fail on b, which becomes MASTER too. The control:
+# with the address on both and the MTU at 1500, b is BACKUP.
+for h in a b; do ip -n "$h" addr add 2001:db8::1/64 dev carp0 nodad; done
+nap 3
+check "IPv6 on both, the same address: b is BACKUP (the control)" state_is b carp0 backup
+ip -n b link set eth0 mtu 1200
+check "b's eth0 at MTU 1200: b loses its IPv6 address and becomes MASTER too" \
+	wait_for 15 state_is b carp0 master
+doctor b
+check_fail_output "b: the MTU below IPv6's minimum, and what to do" \
+	"eth0's MTU is 1200, below IPv6's minimum of 1280: the kernel turned IPv6 off on eth0 and carp0" replay "$rc" "$out"
+# What the doctor says to do: the MTU raised, the address added again.
+ip -n b link set eth0 mtu 1500
+ip -n b addr add 2001:db8::1/64 dev carp0 nodad
+ip -n b -6 addr show dev carp0 | sed 's/^/#   b: /'
+check "the MTU raised and the address back, as the doctor says: b is BACKUP again" \
+	wait_for 15 state_is b carp0 backup
+for h in a b; do ip -n "$h" addr del 2001:db8::1/64 dev carp0; done
 
 check_fail_output "unprivileged: told it needs CAP_NET_RAW" 'capturing on eth0 needs CAP_NET_RAW' \
 	ip netns exec a setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all carpctl doctor -t 1

@@ -697,6 +697,52 @@ pub fn run(o: Options) -> Result<(), Error> {
                 );
             }
         }
+        // IPv6 on the carpdev: below IPv6's minimum MTU the kernel turns
+        // it off on the carpdev and the carp device, as disable_ipv6 does,
+        // and removes their IPv6 addresses (not restored when the MTU is
+        // raised). A peer that kept its IPv6 addresses then fails this
+        // host's authentication (the HMAC covers both lists): a problem
+        // when peers advertise over IPv6 or advertisements are refused, a
+        // note otherwise (IPv4 only).
+        if let Some((_, cd)) = &d.carpdev {
+            let read = |f: &str| {
+                std::fs::read_to_string(f)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u32>().ok())
+            };
+            // Others advertise this device's vhids over IPv6: they have
+            // IPv6 addresses on it, and this host cannot take part.
+            let heard_v6 = got.iter().any(|f| {
+                !f.outgoing
+                    && f.src.is_ipv6()
+                    && matches!(f.advert, Advert::Carp { vhid, .. }
+                        if d.nodes.iter().any(|n| n.0 == vhid))
+            });
+            let kind = if heard_v6 || delta("badauth", di) > 0 {
+                "problem"
+            } else {
+                "note"
+            };
+            let mtu = crate::if_mtu(cd);
+            let off = read(&format!("/proc/sys/net/ipv6/conf/{cd}/disable_ipv6"));
+            if let Some(m) = mtu.filter(|m| *m < 1280) {
+                say(
+                    kind,
+                    format!(
+                        "{cd}'s MTU is {m}, below IPv6's minimum of 1280: the kernel turned IPv6 off on {cd} and {} and removed their IPv6 addresses, so {} runs IPv4 only; a peer with IPv6 addresses on it fails authentication. Raise the MTU (ip link set {cd} mtu 1500) and add the IPv6 addresses again",
+                        d.ifname, d.ifname
+                    ),
+                );
+            } else if off == Some(1) {
+                say(
+                    kind,
+                    format!(
+                        "IPv6 is disabled on {cd} (net.ipv6.conf.{cd}.disable_ipv6 = 1): {} runs IPv4 only; a peer with IPv6 addresses on it fails authentication. Enable it (sysctl -w net.ipv6.conf.{cd}.disable_ipv6=0) and add the IPv6 addresses again",
+                        d.ifname
+                    ),
+                );
+            }
+        }
         if delta("badauth", di) > 0 && got.iter().all(|f| f.outgoing) {
             say(
                 "problem",

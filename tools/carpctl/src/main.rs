@@ -390,13 +390,28 @@ fn ifname_of(index: u32) -> String {
 /// An interface's flags (`SIOCGIFFLAGS`) in the caller's network namespace
 /// (unlike /sys, which shows the mount's); 0 when it does not exist.
 fn if_flags(name: &str) -> i32 {
+    // SAFETY: SIOCGIFFLAGS fills the flags member of the union.
+    ifreq(name, libc::SIOCGIFFLAGS)
+        .map(|r| i32::from(unsafe { r.ifr_ifru.ifru_flags }))
+        .unwrap_or(0)
+}
+
+/// An interface's MTU in this network namespace (SIOCGIFMTU: sysfs shows
+/// the namespace it was mounted in, not necessarily ours).
+fn if_mtu(name: &str) -> Option<u32> {
+    // SAFETY: SIOCGIFMTU fills the mtu member of the union.
+    ifreq(name, libc::SIOCGIFMTU).and_then(|r| u32::try_from(unsafe { r.ifr_ifru.ifru_mtu }).ok())
+}
+
+/// Runs one of the SIOCGIF* requests that fill an `ifreq` for `name`.
+fn ifreq(name: &str, request: libc::c_ulong) -> Option<libc::ifreq> {
     if name.len() >= libc::IFNAMSIZ {
-        return 0;
+        return None;
     }
     // SAFETY: a plain socket(2) call; the descriptor is closed below.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
-        return 0;
+        return None;
     }
     // SAFETY: all-zero is a valid `ifreq`.
     let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
@@ -405,15 +420,11 @@ fn if_flags(name: &str) -> i32 {
     }
     // SAFETY: `ifr` is a valid, NUL-terminated `ifreq` (the name is shorter
     // than IFNAMSIZ and the rest zero) that lives across the call; `fd` is
-    // ours.
-    let r = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut ifr) };
+    // ours; `request` is a SIOCGIF* request, which writes only into `ifr`.
+    let r = unsafe { libc::ioctl(fd, request, &mut ifr) };
     // SAFETY: `fd` is ours and closed once.
     unsafe { libc::close(fd) };
-    if r < 0 {
-        return 0;
-    }
-    // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
-    i32::from(unsafe { ifr.ifr_ifru.ifru_flags })
+    (r >= 0).then_some(ifr)
 }
 
 fn state_name(s: Option<u32>) -> &'static str {
