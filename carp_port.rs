@@ -481,17 +481,19 @@ pub(crate) unsafe fn attach(
     cd.lower_mtu_changed(rtnl);
     cd.sync_lower(rtnl, true);
     cd.set_mac(rtnl);
-    cd.update_link(rtnl);
     // SAFETY: the device's namespace is live.
     let net = unsafe { sys::carp_dev_net(dev) };
-    // SAFETY: as above.
-    unsafe { update_demotion(rtnl, net) };
-    // The group's counter, whether the line above changed it or not: a
-    // device made while the group is demoted (the boot demotion is set
-    // before any device exists) advertises and preempts demoted at once.
+    // The group's counter before the device starts: one made while the
+    // group is demoted (the boot demotion is set before any device exists)
+    // runs demoted from its first master-down interval on: it neither
+    // preempts nor advertises as an undemoted host. update_demotion below
+    // hands out the counter only when it changes.
     // SAFETY: as above.
     let d = unsafe { carp_net(net) }.demote();
     cd.with_core(|carp, addrs, mut sink| carp.set_demote(now(), d, addrs, &mut sink));
+    cd.update_link(rtnl);
+    // SAFETY: as above.
+    unsafe { update_demotion(rtnl, net) };
     Ok(())
 }
 

@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "deb-image: $*" >&2; exit 1; }
 
 abi=$DEB_ABI-amd64
-key=$( (cat "$0"; echo "$abi") | sha256sum | cut -c1-12)
+key=$( (cat "$0"; echo "$abi $KVER_DEB") | sha256sum | cut -c1-12)
 dir=$CACHE_ROOT/deb-test
 img=$dir/bookworm-$key.img
 if [ -f "$img" ]; then
@@ -35,14 +35,17 @@ log=$dir/image.log
 # debian-kernel.sh; downloaded here otherwise).
 kdebs=$CACHE_ROOT/debian/$DEB_ABI/debs
 mkdir -p "$kdebs"
-if ! compgen -G "$kdebs/linux-image-${abi}_*.deb" >/dev/null; then
+kdeb=$kdebs/linux-image-${abi}_${KVER_DEB/:/%3a}_amd64.deb
+if ! [ -f "$kdeb" ]; then
 	(cd "$kdebs" && apt-get download -q "linux-image-$abi=$KVER_DEB") >>"$log" 2>&1 ||
 		die "apt-get download linux-image-$abi=$KVER_DEB failed (see $log)"
 fi
-kdeb=$(compgen -G "$kdebs/linux-image-${abi}_*.deb" | head -1)
+[ -f "$kdeb" ] || die "no $kdeb after the download"
 
 root=$dir/root.tmp
-rm -rf "$root" "$dir"/bookworm-*.img
+# (--one-file-system: a debootstrap that was stopped may have left /dev,
+# /proc or /sys mounted in it.)
+rm -rf --one-file-system "$root" "$dir"/bookworm-*.img
 echo "deb-image: debootstrap bookworm (a few minutes, once)" >&2
 debootstrap --include=qemu-guest-agent,initramfs-tools,linux-base,zstd \
 	bookworm "$root" http://deb.debian.org/debian >>"$log" 2>&1 ||
@@ -87,7 +90,7 @@ EOF
 	die "no kernel or initrd in the image"
 mkfs.ext4 -q -F -L carp-root -d "$root" "$img.tmp" 3G >>"$log" 2>&1 ||
 	{ tail -20 "$log" >&2; die "mkfs.ext4 failed (log: $log)"; }
-rm -rf "$root"
+rm -rf --one-file-system "$root"
 mv "$img.tmp" "$img"
 echo "deb-image: $img" >&2
 echo "$img"

@@ -234,7 +234,7 @@ class Machine:
 
     def write(self, path, text, mode="0644"):
         self.run(
-            f"mkdir -p \"$(dirname '{path}')\" && cat >'{path}.tmp' && chmod {mode} '{path}.tmp' && mv '{path}.tmp' '{path}'",
+            f"mkdir -p \"$(dirname '{path}')\" && umask 077 && cat >'{path}.tmp' && chmod {mode} '{path}.tmp' && mv '{path}.tmp' '{path}'",
             input=text,
         )
 

@@ -115,7 +115,7 @@ check_ok_output "carpctl demote carp 30 sets it" '"demote_user":30,' cctl a -j d
 # A device made while the group is demoted starts demoted (the boot
 # demotion is set before any device exists); carp0 above is the control.
 ip -n a link add carp9 link eth0 type carp &&
-	cctl a carp9 vhid 9 pass nine && ip -n a link set carp9 up
+	cctl a carp9 vhid 9 pass nine && ip -n a link set carp9 up || setup_fail "carp9"
 check_ok_output "a device made while the group is demoted (30) advertises it" \
 	'"demote":30' cctl a -j carp9
 ip -n a link del carp9

@@ -698,12 +698,11 @@ pub fn run(o: Options) -> Result<(), Error> {
             }
         }
         // IPv6 on the carpdev: below IPv6's minimum MTU the kernel turns
-        // it off on the carpdev and the carp device, as disable_ipv6 does,
-        // and removes their IPv6 addresses (not restored when the MTU is
-        // raised). A peer that kept its IPv6 addresses then fails this
-        // host's authentication (the HMAC covers both lists): a problem
-        // when peers advertise over IPv6 or advertisements are refused, a
-        // note otherwise (IPv4 only).
+        // it off there, as disable_ipv6 does (the carp device stops at
+        // 1280 and keeps its addresses): its IPv6 advertisements are
+        // neither sent nor received. A problem when peers advertise the
+        // vhid over IPv6 or advertisements are refused, a note otherwise
+        // (an IPv4-only device loses nothing).
         if let Some((_, cd)) = &d.carpdev {
             let read = |f: &str| {
                 std::fs::read_to_string(f)
@@ -729,15 +728,15 @@ pub fn run(o: Options) -> Result<(), Error> {
                 say(
                     kind,
                     format!(
-                        "{cd}'s MTU is {m}, below IPv6's minimum of 1280: the kernel turned IPv6 off on {cd} and {} and removed their IPv6 addresses, so {} runs IPv4 only; a peer with IPv6 addresses on it fails authentication. Raise the MTU (ip link set {cd} mtu 1500) and add the IPv6 addresses again",
-                        d.ifname, d.ifname
+                        "{cd}'s MTU is {m}, below IPv6's minimum of 1280: the kernel turned IPv6 off on {cd}, so {}'s IPv6 advertisements are neither sent nor received (split brain over IPv6); raise it (ip link set {cd} mtu 1500) on every host",
+                        d.ifname
                     ),
                 );
             } else if off == Some(1) {
                 say(
                     kind,
                     format!(
-                        "IPv6 is disabled on {cd} (net.ipv6.conf.{cd}.disable_ipv6 = 1): {} runs IPv4 only; a peer with IPv6 addresses on it fails authentication. Enable it (sysctl -w net.ipv6.conf.{cd}.disable_ipv6=0) and add the IPv6 addresses again",
+                        "IPv6 is disabled on {cd} (net.ipv6.conf.{cd}.disable_ipv6 = 1): {}'s IPv6 advertisements are neither sent nor received (split brain over IPv6); enable it (sysctl -w net/ipv6/conf/{cd}/disable_ipv6=0)",
                         d.ifname
                     ),
                 );

@@ -390,7 +390,9 @@ fn ifname_of(index: u32) -> String {
 /// An interface's flags (`SIOCGIFFLAGS`) in the caller's network namespace
 /// (unlike /sys, which shows the mount's); 0 when it does not exist.
 fn if_flags(name: &str) -> i32 {
-    // SAFETY: SIOCGIFFLAGS fills the flags member of the union.
+    // SAFETY: `ifreq` zeroes the request before the kernel fills it, and a
+    // c_short is valid for any bits: the read is sound (and SIOCGIFFLAGS
+    // fills this member).
     ifreq(name, libc::SIOCGIFFLAGS)
         .map(|r| i32::from(unsafe { r.ifr_ifru.ifru_flags }))
         .unwrap_or(0)
@@ -399,7 +401,9 @@ fn if_flags(name: &str) -> i32 {
 /// An interface's MTU in this network namespace (SIOCGIFMTU: sysfs shows
 /// the namespace it was mounted in, not necessarily ours).
 fn if_mtu(name: &str) -> Option<u32> {
-    // SAFETY: SIOCGIFMTU fills the mtu member of the union.
+    // SAFETY: `ifreq` zeroes the request before the kernel fills it, and a
+    // c_int is valid for any bits: the read is sound (and SIOCGIFMTU fills
+    // this member).
     ifreq(name, libc::SIOCGIFMTU).and_then(|r| u32::try_from(unsafe { r.ifr_ifru.ifru_mtu }).ok())
 }
 
