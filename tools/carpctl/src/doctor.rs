@@ -728,7 +728,7 @@ pub fn run(o: Options) -> Result<(), Error> {
                 say(
                     kind,
                     format!(
-                        "{cd}'s MTU is {m}, below IPv6's minimum of 1280: the kernel turned IPv6 off on {cd}, so {}'s IPv6 advertisements are neither sent nor received (split brain over IPv6); raise it (ip link set {cd} mtu 1500) on every host",
+                        "{cd}'s MTU is {m}, below IPv6's minimum of 1280: the kernel turned IPv6 off on {cd}, so {}'s IPv6 advertisements are neither sent nor received (with IPv6 addresses only, every host becomes MASTER); raise it (ip link set {cd} mtu 1500) on every host",
                         d.ifname
                     ),
                 );
@@ -736,7 +736,7 @@ pub fn run(o: Options) -> Result<(), Error> {
                 say(
                     kind,
                     format!(
-                        "IPv6 is disabled on {cd} (net.ipv6.conf.{cd}.disable_ipv6 = 1): {}'s IPv6 advertisements are neither sent nor received (split brain over IPv6); enable it (sysctl -w net/ipv6/conf/{cd}/disable_ipv6=0)",
+                        "IPv6 is disabled on {cd} (net.ipv6.conf.{cd}.disable_ipv6 = 1): {}'s IPv6 advertisements are neither sent nor received (with IPv6 addresses only, every host becomes MASTER); enable it (sysctl -w net/ipv6/conf/{cd}/disable_ipv6=0)",
                         d.ifname
                     ),
                 );
