@@ -481,19 +481,12 @@ pub(crate) unsafe fn attach(
     cd.lower_mtu_changed(rtnl);
     cd.sync_lower(rtnl, true);
     cd.set_mac(rtnl);
+    // Before the device starts: it runs with the group's counter from its
+    // first master-down interval on (the boot demotion is set before any
+    // device exists).
     // SAFETY: the device's namespace is live.
-    let net = unsafe { sys::carp_dev_net(dev) };
-    // The group's counter before the device starts: one made while the
-    // group is demoted (the boot demotion is set before any device exists)
-    // runs demoted from its first master-down interval on: it neither
-    // preempts nor advertises as an undemoted host. update_demotion below
-    // hands out the counter only when it changes.
-    // SAFETY: as above.
-    let d = unsafe { carp_net(net) }.demote();
-    cd.with_core(|carp, addrs, mut sink| carp.set_demote(now(), d, addrs, &mut sink));
+    unsafe { update_demotion(rtnl, sys::carp_dev_net(dev)) };
     cd.update_link(rtnl);
-    // SAFETY: as above.
-    unsafe { update_demotion(rtnl, net) };
     Ok(())
 }
 
@@ -620,7 +613,8 @@ pub(crate) unsafe fn demotion_parts(rtnl: &Rtnl, net: *mut sys::net) -> (u32, u3
 
 /// Recomputes the namespace's demotion counter (one per carp device whose
 /// carpdev is down or whose advertisements cannot be sent, plus the part
-/// userspace sets, at most 255) and hands it to every carp device.
+/// userspace sets, at most 255) and hands it to every carp device, changed
+/// or not: a device attached since the last change gets it too.
 ///
 /// # Safety
 ///
@@ -633,10 +627,9 @@ pub(crate) unsafe fn update_demotion(rtnl: &Rtnl, net: *mut sys::net) {
     let user = cn.demote_user();
     let d = u8::try_from(down.saturating_add(senderr).saturating_add(u32::from(user)))
         .unwrap_or(u8::MAX);
-    if cn.set_demote(d) == d {
-        return;
+    if cn.set_demote(d) != d {
+        log_demote(cn, d, down, senderr, user);
     }
-    log_demote(cn, d, down, senderr, user);
     let t = now();
     // SAFETY: forwarded.
     unsafe {
