@@ -28,12 +28,7 @@ die() { echo "build-deb: $*" >&2; exit 1; }
 
 abi=$DEB_ABI-amd64
 cd "$top"
-if [ -z "${CARP_DEB_VERSION:-}" ]; then
-	CARP_DEB_VERSION=0.1.$(git rev-list --count HEAD)+g$(git rev-parse --short=7 HEAD)
-	[ -z "$(git status --porcelain --untracked-files=no)" ] ||
-		CARP_DEB_VERSION+=+dirty$(date +%Y%m%d%H%M%S)
-fi
-ver=$CARP_DEB_VERSION
+ver=${CARP_DEB_VERSION:-$(carp_deb_version)}
 
 # The artifacts. The module carries the package's version (modinfo's
 # version field: only its C side is rebuilt when it changes), so that

@@ -17,8 +17,7 @@ die() { echo "deb-test: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (a network namespace for the client, debootstrap)"
 
 cd "$top"
-v1=0.1.$(git rev-list --count HEAD)+g$(git rev-parse --short=7 HEAD)
-[ -z "$(git status --porcelain --untracked-files=no)" ] || v1+=+dirty$(date +%Y%m%d%H%M%S)
+v1=$(carp_deb_version)
 # A newer build (dpkg orders X+1 after X), its module rebuilt with its
 # own version: another build-id, which carp-reload must load.
 v2=$v1+1

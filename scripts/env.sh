@@ -42,3 +42,12 @@ for carp_d in tools tools/fuzz; do
 	fi
 done
 unset carp_d
+
+# The packages' version (make deb, make deb-test): 0.1.<commits>+g<hash>,
+# with +dirty<time> for a tree with changes. Run in the checkout.
+carp_deb_version() {
+	local v
+	v=0.1.$(git rev-list --count HEAD)+g$(git rev-parse --short=7 HEAD)
+	[ -z "$(git status --porcelain --untracked-files=no)" ] || v+=+dirty$(date +%Y%m%d%H%M%S)
+	echo "$v"
+}

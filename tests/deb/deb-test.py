@@ -165,7 +165,7 @@ def main():
         check("the test ran to its end", False, f"{type(e).__name__}: {e}")
     finally:
         for m in machines:
-            m.cleanup()
+            m.power_off()
         hub.terminate()
         hub.wait()
         subprocess.run(["ip", "netns", "del", ns])

@@ -10,14 +10,14 @@ second, read-only disk. Commands run in it through qemu-guest-agent
 the LAN for the test.
 
 A reboot is the guest's own (systemctl reboot): QEMU runs with
--no-reboot, exits when the guest reboots, and is started again with
-the kernel its disk now holds. power_off() kills QEMU: a power cut.
+-no-reboot, exits when the guest reboots (wait_exit), and is started
+again with the kernel its disk now holds. power_off() kills QEMU: a
+power cut.
 """
 
 import base64
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -118,21 +118,6 @@ class Machine:
             return True
         except subprocess.TimeoutExpired:
             return False
-
-    def reboot(self, timeout=240):
-        """The guest reboots itself; QEMU exits and starts again. Returns
-        the seconds until the agent answers again."""
-        t0 = time.monotonic()
-        try:
-            self.run("systemctl reboot", timeout=10, check=False)
-        except GuestError:
-            pass  # the agent may go before it answers
-        self._close()
-        if not self.wait_exit(timeout):
-            raise GuestError(f"{self.name}: did not shut down within {timeout} s")
-        self.start()
-        self.wait_booted(timeout)
-        return time.monotonic() - t0
 
     # -- the guest agent ----------------------------------------------------
 
@@ -238,9 +223,6 @@ class Machine:
             input=text,
         )
 
-    def cleanup(self):
-        self.power_off()
-
     def consoles(self):
         """The machine's console output, every boot."""
         out = []
@@ -250,6 +232,3 @@ class Machine:
                 with open(p, errors="replace") as f:
                     out.append(f"===== {self.name}: boot {i} =====\n" + f.read())
         return "\n".join(out)
-
-    def remove_disk(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
