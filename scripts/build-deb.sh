@@ -7,6 +7,9 @@
 #                       (pinned to the iproute2 it was built against), man
 #                       pages carp(4) and carpctl(8), modules-load.d,
 #                       sysctl.d
+#   carp-dkms           carp.ko's source with its Rust side prebuilt: DKMS
+#                       links it for each new Debian 12 6.12 kernel, after
+#                       checking it fits (tools/dkms/carp-dkms-build)
 #   carp                ifupdown hooks, carp-netdevs.service for
 #                       systemd-networkd, carp-reload (module upgrades)
 # The artifacts are built by the project's scripts (build-module.sh
@@ -49,6 +52,13 @@ cp -r --parents debian tools/ifupdown tools/systemd tools/packaging tools/promet
 	tools/carpctl/carpctl.bash-completion "$src"
 install -m 0644 carp-debian.ko "$src/prebuilt/modules/$abi/carp.ko"
 install -m 0755 tools/target/release/carpctl "$src/prebuilt/carpctl"
+# carp-dkms: the module's source as kbuild links it in Debian's headers
+# tree (build-module.sh debian), the checks its build runs, dkms.conf.
+mkdir -p "$src/prebuilt/dkms"
+tar -C "$src/prebuilt/dkms" -m -xf carp-debian-src.tar
+install -m 0755 tools/dkms/carp-dkms-build "$src/prebuilt/dkms/dkms/carp-dkms-build"
+install -m 0755 scripts/debian-layout-check.py scripts/debian-ko-check.py "$src/prebuilt/dkms/dkms/"
+cp tools/dkms/dkms.conf "$src/debian/carp-dkms.dkms"
 install -m 0644 "$ipr/lib/link_carp.so" "$src/prebuilt/link_carp.so"
 
 # Manual pages from the project's documentation: carp(4) is

@@ -13,7 +13,7 @@ case ${1:-} in lint|clean) mode=$1; shift;; esac
 variant=${1:-${KVARIANT:-base}}
 
 if [ "$mode" = clean ]; then
-	rm -rf "$CACHE_ROOT"/module-* "$top"/carp-*.ko
+	rm -rf "$CACHE_ROOT"/module-* "$top"/carp-*.ko "$top"/carp-debian-src.tar
 	exit 0
 fi
 kdir=$("$here/build-kernel.sh" "$variant")
@@ -96,6 +96,15 @@ build)
 		exit 1
 	fi
 	cp "$ko" "$top/carp-$variant.ko"
+	# Debian's kernel: the module's source for carp-dkms (make deb), what
+	# kbuild needs in the headers tree of a kernel of the kind, with the
+	# Rust side prebuilt (debian-link.sh).
+	if [ "$variant" = debian ]; then
+		tar -C "$bdir/debian" --sort=name --owner=0 --group=0 --mtime=@0 \
+			-cf "$top/carp-debian-src.tar" Kbuild carp_helpers.c carp_nl.c carp_nl_gen.c \
+			carp_nl_gen.h carp_rust_helpers.c carp_rust.o_shipped .carp_rust.o.cmd \
+			include rust_helpers dkms
+	fi
 	echo "build-module: $top/carp-$variant.ko ($variant kernel)" >&2
 	;;
 lint)

@@ -18,7 +18,8 @@
 #    every import), vermagic, BTF.
 # Before: debian-layout-check.py compares the struct layouts the Rust code
 # was compiled with against the kernel's BTF. After: debian-ko-check.py
-# proves the result.
+# proves the result. Beside carp.ko, dkms/ holds what carp-dkms checks a
+# new kernel against (step 4).
 # SPDX-License-Identifier: GPL-2.0
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -98,3 +99,17 @@ shipped=$(find "$kdir/image/lib/modules" "/lib/modules/$rel/kernel/drivers/net" 
 "$here/debian-ko-check.py" "$out/carp.ko" "$hdr" $shipped >"$tmp/check" ||
 	{ cat "$tmp/check" >&2; die "carp.ko fails the checks for Debian's kernel (above)"; }
 grep '^# debian-ko-check' "$tmp/check" >&2
+
+# 4. What carp-dkms needs to link the same Rust object in the headers tree
+# of another kernel of the kind, and to refuse one it does not fit
+# (tools/dkms/carp-dkms-build): the struct layouts the Rust side was
+# compiled with, the CRC of every kernel function it calls (MODVERSIONS:
+# a changed prototype or argument type changes it) and the configuration
+# it was compiled for.
+rm -rf "$out/dkms"; mkdir -p "$out/dkms"
+"$here/debian-layout-check.py" --dump "$rs/carp_rs.o" "$lib/kernel.o" >"$out/dkms/layouts.json"
+nm -u "$tmp/carp_rust.o" | awk '{ print $2 }' | sort >"$tmp/rust-undef"
+awk -F'\t' 'NR == FNR { u[$1] = 1; next } ($2 in u) { print $2 "\t" $1 }' \
+	"$tmp/rust-undef" "$hdr/Module.symvers" | sort >"$out/dkms/imports"
+[ "$(wc -l <"$out/dkms/imports")" -gt 50 ] || die "fewer than 50 kernel imports in the Rust object: $out/dkms/imports"
+grep '^CONFIG_' "$hdr/.config" | grep -v '^CONFIG_BUILD_SALT=' >"$out/dkms/config"

@@ -30,7 +30,7 @@ PLAIN=(flex bison bc libelf-dev libssl-dev cpio kmod zstd xz-utils make
        libpcap0.8 tcpdump ethtool rsync iputils-arping ndisc6 nftables iperf3
        keepalived dpkg-dev libmnl-dev libcap-dev libelf-dev pkg-config jq
        linux-perf dwarves busybox-static debhelper lintian python3-docutils
-       ifupdown prometheus prometheus-node-exporter debootstrap e2fsprogs)
+       ifupdown prometheus prometheus-node-exporter debootstrap e2fsprogs dh-dkms)
 
 need_pkgs=()
 for p in "${PINNED[@]}"; do
