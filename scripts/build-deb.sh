@@ -48,7 +48,7 @@ out=${CARP_DEB_OUT:-$CACHE_ROOT/deb/repo}
 rm -rf "$work"
 src=$work/carp-$ver
 mkdir -p "$src/prebuilt/modules/$abi"
-cp -r --parents debian tools/ifupdown tools/systemd tools/packaging tools/prometheus \
+cp -r --parents debian tools/ifupdown tools/systemd tools/packaging tools/prometheus tools/dkms \
 	tools/carpctl/carpctl.bash-completion "$src"
 install -m 0644 carp-debian.ko "$src/prebuilt/modules/$abi/carp.ko"
 install -m 0755 tools/target/release/carpctl "$src/prebuilt/carpctl"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make deb-test: carp's Debian packages installed, rebooted, failed over,
-# upgraded and purged on Debian 12 machines booted from their own disks
+# upgraded and purged on Debian 12 machines booted from their own disks,
+# and carp-dkms building the module for a newer kernel
 # (tests/deb/deb-test.py says what it checks). Builds two versions of the
 # packages (make deb; the second is the "newer build" of the upgrade),
 # the local apt repository as a disk, and the machine image
@@ -28,14 +29,36 @@ mkdir -p "$work/repo"
 echo "== deb-test: packages $v1 and $v2"
 CARP_DEB_VERSION=$v1 CARP_DEB_OUT=$work/repo/v1 "$here/build-deb.sh" >/dev/null
 CARP_DEB_VERSION=$v2 CARP_DEB_OUT=$work/repo/v2 "$here/build-deb.sh" >/dev/null
-mkfs.ext4 -q -L carp-repo -d "$work/repo" "$work/repo.img" 256M
 echo "== deb-test: the Debian 12 image"
 image=$("$here/deb-image.sh")
+# What carp-dkms's part installs beside it, from the Debian archive as a
+# mirror has them (the machines have no other network): dkms with what it
+# brings (the compiler) and the newer kernel of the kind, $DEB_ABI_NEXT,
+# with its headers. Resolved against the image's installed packages;
+# cached per image and kernel.
+next=$DEB_ABI_NEXT-amd64
+mirror=$CACHE_ROOT/deb-test/debian-$( (basename "$image"; echo "$next $KVER_DEB_NEXT"; sed -n '/^# What carp-dkms/,/^fi$/p' "$0") | sha256sum | cut -c1-12)
+if ! [ -f "$mirror/Packages" ]; then
+	echo "== deb-test: dkms and linux-image-$next from the Debian archive (once)"
+	rm -rf "$mirror" "$mirror.tmp"; mkdir -p "$mirror.tmp/partial"
+	debugfs -R "dump /var/lib/dpkg/status $mirror.tmp/status" "$image" 2>/dev/null
+	[ -s "$mirror.tmp/status" ] || die "no dpkg status in $image"
+	apt-get -q -y --download-only --no-install-recommends \
+		-o Dir::State::status="$mirror.tmp/status" -o Dir::Cache::archives="$mirror.tmp" \
+		-o Debug::NoLocking=1 install dkms python3 binutils kmod \
+		"linux-image-$next=$KVER_DEB_NEXT" "linux-headers-$next=$KVER_DEB_NEXT" >"$mirror.tmp/log" 2>&1 ||
+		{ tail -20 "$mirror.tmp/log" >&2; die "apt-get --download-only failed (log above)"; }
+	rm -rf "$mirror.tmp/partial" "$mirror.tmp/status" "$mirror.tmp/lock" "$mirror.tmp/log"
+	(cd "$mirror.tmp" && dpkg-scanpackages . /dev/null >Packages 2>/dev/null)
+	mv "$mirror.tmp" "$mirror"
+fi
+cp -r "$mirror" "$work/repo/debian"
+mkfs.ext4 -q -L carp-repo -d "$work/repo" "$work/repo.img" 1G
 echo "== deb-test: the machines"
 start=$SECONDS
 set +e
 python3 "$top/tests/deb/deb-test.py" "$work/machines" "$image" "$work/repo.img" \
-	"$DEB_ABI-amd64" "$v1" "$v2" | tee "$work/deb-test.tap"
+	"$DEB_ABI-amd64" "$v1" "$v2" "$next" | tee "$work/deb-test.tap"
 rc=${PIPESTATUS[0]}
 set -e
 pass=$(grep -c '^ok ' "$work/deb-test.tap" || true)

@@ -113,3 +113,10 @@ awk -F'\t' 'NR == FNR { u[$1] = 1; next } ($2 in u) { print $2 "\t" $1 }' \
 	"$tmp/rust-undef" "$hdr/Module.symvers" | sort >"$out/dkms/imports"
 [ "$(wc -l <"$out/dkms/imports")" -gt 50 ] || die "fewer than 50 kernel imports in the Rust object: $out/dkms/imports"
 grep '^CONFIG_' "$hdr/.config" | grep -v '^CONFIG_BUILD_SALT=' >"$out/dkms/config"
+# The kernel patches a module's code at load where its sections ask
+# (alternatives, static keys and calls, paravirt, exception tables),
+# with meanings fixed by the kernel it was compiled against: the Rust
+# object has none, so that linking it for another kernel of the kind
+# carries no such assumption (the C side, compiled there, may).
+patched=$(objdump -h "$tmp/carp_rust.o" | awk '$2 ~ /^(\.altinstr|__jump_table|\.static_call|\.parainstructions|\.smp_locks|__ex_table|__tracepoints|__bug_table)/ { print $2 }')
+[ -z "$patched" ] || die "the Rust object has sections the kernel patches at load: $patched"

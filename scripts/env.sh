@@ -4,6 +4,10 @@ KVER_DEB=6.12.117-1~deb12u1
 # The ABI of that version's Debian kernel packages (KVARIANT=debian):
 # linux-image-$DEB_ABI-amd64 and its headers.
 DEB_ABI=6.12.117+deb12
+# A newer upload of Debian 12's kernel of the same kind: make deb-test
+# installs it on a machine with carp-dkms, which must build carp.ko for it.
+KVER_DEB_NEXT=6.12.118-1~deb12u1
+DEB_ABI_NEXT=6.12.118+deb12
 RUSTC_WEB_VER=1.96.0+dfsg1-1~deb12u2
 LLVM_VER=1:19.1.7-3~deb12u1
 BINDGEN_VER=0.69.5

@@ -4,13 +4,15 @@
 own disks, as an administrator would use them (scripts/deb-test.sh builds
 what this needs and runs it).
 
-    deb-test.py WORKDIR IMAGE REPO_IMG ABI V1 V2
+    deb-test.py WORKDIR IMAGE REPO_IMG ABI V1 V2 NEXT_ABI
 
 Two machines, A and B, each a QEMU booting its own copy of IMAGE
 (debootstrap's Debian 12, systemd as init, Debian's kernel ABI), and a
 client (a network namespace here, on the same LAN through the hub
 tests/deb/lan.py). REPO_IMG is the local apt repository, two builds of
-carp: V1 in /srv/carp-repo/v1, the newer V2 in /srv/carp-repo/v2.
+carp: V1 in /srv/carp-repo/v1, the newer V2 in /srv/carp-repo/v2, and the
+Debian packages of dkms and of the newer kernel NEXT_ABI (with their
+dependencies) in /srv/carp-repo/debian, as a mirror would have them.
 
   1. apt installs carp from the local repository (one sources.list line);
      the module loads by itself (ip link add ... type carp, carpctl).
@@ -22,6 +24,12 @@ carp: V1 in /srv/carp-repo/v1, the newer V2 in /srv/carp-repo/v2.
      demoted until carp-boot-ready.service, and takes the VIP back.
   4. V2 installed on A: carp-reload loads the new module, carp0 comes
      back, no stale device. B purged: no module, hook or unit left.
+  5. carp-dkms on B: the newer kernel NEXT_ABI installed, DKMS builds
+     carp.ko for it (no network, no Rust toolchain); the build refuses a
+     kernel whose configuration, functions or layouts differ; kernels of
+     another kind are left alone and their installation succeeds; B
+     reboots into NEXT_ABI and carp works with the module DKMS built;
+     purged, nothing is left.
 
 Every check prints ok/not ok (TAP); the plan is declared first, and a run
 that makes fewer checks fails.
@@ -38,7 +46,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from machine import GuestError, Machine  # noqa: E402
 
-PLAN = 37
+PLAN = 47
 VIP = "192.0.2.1"
 VIP6 = "2001:db8::1"
 CLIENT = "192.0.2.100"
@@ -130,7 +138,7 @@ def adverts(pcap_path):
 
 
 def main():
-    work, image, repo_img, abi, v1, v2 = sys.argv[1:7]
+    work, image, repo_img, abi, v1, v2, next_abi = sys.argv[1:8]
     os.makedirs(work, exist_ok=True)
     here = os.path.dirname(os.path.abspath(__file__))
     ns = f"carpdeb{os.getpid()}"
@@ -161,6 +169,7 @@ def main():
         b = Machine("b", work, image, repo_img, lan_sock, "52:54:00:00:00:0b", abi)
         machines = [a, b]
         run(a, b, ns, pcap, abi, v1, v2)
+        dkms(a, b, v1, next_abi)
     except Exception as e:  # a machine that does not boot, an agent gone
         check("the test ran to its end", False, f"{type(e).__name__}: {e}")
     finally:
@@ -414,6 +423,143 @@ iface carp0 inet6 static
     check("b: apt purge leaves no module, hook, unit or package behind", rc == 0 and left == "",
           f"{out}\n{err}\nleft: {left}")
     note(f"make deb-test's machines: {time.monotonic() - t0:.0f} s")
+
+
+def dkms(a, b, v, next_abi):
+    """carp-dkms on B (purged of carp by then): the module built by DKMS
+    for a newer kernel of the kind, and only for such a kernel."""
+    t0 = time.monotonic()
+    apt = "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends"
+    b.write("/etc/apt/sources.list.d/carp.list",
+            "deb [trusted=yes] file:/srv/carp-repo/v1 ./\n"
+            "deb [trusted=yes] file:/srv/carp-repo/debian ./\n")
+    mount_repo(b)
+    rc, out, err = b.run(f"apt-get update -q && {apt} carp carp-dkms", check=False, timeout=900)
+    vers = b.out("dpkg-query -W -f='${Package} ${Version}\\n' carp carp-tools carp-dkms", check=False)
+    st = b.out("dkms status carp", check=False)
+    note(f"b: apt install carp carp-dkms: {time.monotonic() - t0:.0f} s")
+    check(f"b: apt install carp carp-dkms (the module from DKMS; {v})",
+          rc == 0 and vers.count(f" {v}") == 3 and f"carp/{v}" in st, f"{out}\n{err}\n{vers}\n{st}")
+
+    # The newer kernel: its headers' and image's hooks run DKMS, which
+    # builds carp.ko for it. No Rust toolchain on the machine.
+    t1 = time.monotonic()
+    rc, out, err = b.run(f"{apt} linux-image-{next_abi} linux-headers-{next_abi}", check=False, timeout=1800)
+    note(f"b: apt install linux-image-{next_abi} linux-headers-{next_abi} (DKMS's build in it): "
+         f"{time.monotonic() - t1:.0f} s")
+    st = b.out("dkms status carp", check=False)
+    # (carp.ko.xz: DKMS compresses as the kernel's own modules are.)
+    ko = b.out(f"modinfo -k {next_abi} -n carp", check=False)
+    info = b.out(f"modinfo -F vermagic {ko}; modinfo -F version {ko}", check=False)
+    log = b.out(f"cat /var/lib/dkms/carp/{v}/{next_abi}/x86_64/log/make.log", check=False)
+    rust = b.out("command -v rustc cargo bindgen; true")
+    check(f"b: installing linux-image-{next_abi} builds carp.ko for it with DKMS (checked, no Rust toolchain)",
+          rc == 0 and f"{next_abi}, x86_64: installed" in st and info.split()[:1] == [next_abi]
+          and ko.startswith(f"/lib/modules/{next_abi}/updates/dkms/carp.ko")
+          and info.splitlines()[-1:] == [v] and "carp-dkms: carp.ko" in log and "built and checked" in log
+          and rust == "", f"{out[-2000:]}\n{err[-2000:]}\n{st}\n{info}\n{log[-1500:]}\nrust: {rust}")
+    note("\n".join(line for line in log.splitlines() if line.startswith(("carp-dkms:", "# debian-ko-check"))))
+
+    # Refusals: the build (dkms.conf's MAKE) on a copy of the source with
+    # one of the prebuilt side's facts altered; each must refuse before
+    # linking, with its reason. The unaltered source built (above).
+    tamper = {
+        "configuration": ("sed -i 's/^CONFIG_HZ=.*/CONFIG_HZ=1000/' dkms/config", "its configuration differs"),
+        "an import's CRC": ("sed -i '1s/\\t.*/\\t0x00c0ffee/' dkms/imports", "kernel functions the Rust side calls changed"),
+        "a struct layout": ("python3 -c 'import json; f = \"dkms/layouts.json\"; t = json.load(open(f)); "
+                            "[x.update(size=x[\"size\"] + 8) for x in t if x[\"name\"] == \"net_device\"]; "
+                            "json.dump(t, open(f, \"w\"))'", "struct net_device: size"),
+    }
+    for what, (cmd, reason) in tamper.items():
+        rc, out, err = b.run(f"rm -rf /tmp/cd && cp -a /usr/src/carp-{v} /tmp/cd && cd /tmp/cd && {cmd} && "
+                             f"! diff -rq . /usr/src/carp-{v} >/dev/null && "
+                             f"sh dkms/carp-dkms-build {next_abi} /lib/modules/{next_abi}/build {v}",
+                             check=False, timeout=600)
+        built = b.run("test -e /tmp/cd/carp.ko", check=False)[0] == 0
+        check(f"b: carp-dkms refuses a kernel where {what} differs, with its reason",
+              rc != 0 and "carp-dkms: refusing" in err and reason in err and not built,
+              f"rc {rc} built {built}\n{out[-1500:]}\n{err[-1500:]}")
+    # Kernels of another kind (Debian 12's default 6.1, the cloud flavour):
+    # their installation runs the kernel hooks, which must succeed and
+    # build nothing (Debian 12's dkms would fail them for a module with
+    # AUTOINSTALL that BUILD_EXCLUSIVE skips); dkms build skips them (77).
+    res = []
+    for k in ("6.1.0-41-amd64", f"{next_abi.replace('-amd64', '-cloud-amd64')}"):
+        rc, out, err = b.run(f"/etc/kernel/postinst.d/dkms {k} && /etc/kernel/postinst.d/carp-dkms {k} && "
+                             f"/etc/kernel/header_postinst.d/carp-dkms {k}", check=False, timeout=300)
+        rc2, out2, err2 = b.run(f"dkms build carp/{v} -k {k}", check=False, timeout=120)
+        built = b.out(f"ls /var/lib/dkms/carp/{v}/{k} 2>/dev/null; true")
+        res.append((k, rc, rc2, "BUILD_EXCLUSIVE" in out2 + err2, built, (out + err)[-300:]))
+    check("b: kernels of another kind (Debian 12's 6.1, the cloud flavour): their kernel hooks succeed, "
+          "DKMS skips them (BUILD_EXCLUSIVE)",
+          all(rc == 0 and rc2 == 77 and said and not built for _, rc, rc2, said, built, _ in res), res)
+
+    # The newer kernel booted (a boot loader's default: the newest): carp
+    # runs on the module DKMS built; carp0 from /etc/carp/netdevs (kept by
+    # the purge: the administrator's file) is BACKUP to A.
+    b.run("sync")
+    try:
+        b.run("systemctl reboot", check=False, timeout=10)
+    except GuestError:
+        pass
+    b._close()
+    if not b.wait_exit(240):
+        raise GuestError("b: did not shut down")
+    b.release = next_abi
+    t1 = time.monotonic()
+    b.start()
+    booted(b, f"rebooted into {next_abi}")
+    note(f"b: reboot: {time.monotonic() - t1:.0f} s")
+    rel = b.out("uname -r")
+    path = b.out("modinfo -n carp", check=False)
+    mv = b.out("modinfo -F version carp", check=False)
+    check(f"b: running {next_abi} with the DKMS-built carp.ko",
+          rel == next_abi and path.startswith(f"/lib/modules/{next_abi}/updates/dkms/carp.ko") and mv == v,
+          f"{rel} {path} {mv}")
+    before = counter(b, "ipackets")
+    time.sleep(4 * ADVBASE)
+    after = counter(b, "ipackets")
+    check("b: carp0 BACKUP to A on the new kernel, A's advertisements accepted",
+          state(b) == "BACKUP" and state(a) == "MASTER" and before is not None and after is not None
+          and after >= before + 2, f"b {state(b)} a {state(a)} ipackets {before} -> {after}")
+
+    # Purge: DKMS removes the module from every kernel; nothing is left.
+    ko = b.out("modinfo -n carp", check=False)
+    files = f"{ko} /usr/src/carp-{v} /var/lib/dkms/carp /etc/kernel/postinst.d/carp-dkms"
+    present = b.out(f"for f in {files}; do [ -e $f ] && echo $f; done; true")
+    check("b: before the purge, the DKMS-built module, its source, DKMS' tree and the kernel hook are there "
+          "(the control)", ko.startswith("/lib/modules/") and present.split() == files.split(), present)
+    rc, out, err = b.run("DEBIAN_FRONTEND=noninteractive apt-get purge -y -q carp carp-tools carp-dkms",
+                         check=False, timeout=600)
+    left = b.out(f"for f in {files}; do [ -e $f ] && echo $f; done; "
+                 "find /lib/modules -name 'carp.ko*'; dpkg -l | awk '/carp/ {print $1, $2}'; true")
+    check("b: apt purge carp-dkms leaves no module, source or DKMS state", rc == 0 and left == "",
+          f"{out}\n{err}\nleft: {left}")
+    note(f"carp-dkms on b: {time.monotonic() - t0:.0f} s")
+
+
+def counter(m, name):
+    """A carp0 counter (carpctl -j stats)."""
+    rc, out, _ = m.run("carpctl -j stats carp0", check=False)
+    if rc != 0:
+        return None
+    found = []
+
+    def walk(j):
+        if isinstance(j, dict):
+            for k, x in j.items():
+                if k == name and isinstance(x, int):
+                    found.append(x)
+                else:
+                    walk(x)
+        elif isinstance(j, list):
+            for x in j:
+                walk(x)
+    try:
+        walk(json.loads(out))
+    except ValueError:
+        return None
+    return found[0] if found else None
 
 
 def mount_repo(m):
