@@ -98,7 +98,10 @@ pub(crate) unsafe fn put_msg(
 }
 
 /// Sends a `state-ntf` to the `events` group of the device's namespace.
-/// Callable in atomic context; nothing is sent without listeners.
+/// Callable in atomic context; nothing is sent without listeners. A
+/// message that cannot be built is not lost in silence: the listeners'
+/// next receive fails with `ENOBUFS` (an overrun), and they read the
+/// states again (carpctl hooks replays them).
 ///
 /// # Safety
 ///
@@ -118,6 +121,7 @@ pub(crate) unsafe fn notify_state(
         }
         let skb = sys::carp_genlmsg_new(256, kernel::bindings::GFP_ATOMIC);
         if skb.is_null() {
+            sys::carp_genl_set_err_nobufs(family(), net, 0);
             return;
         }
         let r = put_msg(skb, 0, 0, 0, sys::CARP_CMD_STATE_NTF, |m| {
@@ -130,9 +134,12 @@ pub(crate) unsafe fn notify_state(
         });
         if r.is_err() {
             sys::carp_kfree_skb(skb);
+            sys::carp_genl_set_err_nobufs(family(), net, 0);
             return;
         }
-        // Consumes the skb; no listener left is not an error here.
+        // Consumes the skb; no listener left is not an error here (a
+        // listener whose buffer is full gets its overrun from
+        // netlink_broadcast).
         sys::carp_genlmsg_multicast_netns(family(), net, skb, 0, kernel::bindings::GFP_ATOMIC);
     }
 }

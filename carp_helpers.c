@@ -180,6 +180,12 @@ int carp_genlmsg_multicast_netns(const struct genl_family *family, struct net *n
 bool carp_genl_has_listeners(const struct genl_family *family, struct net *net,
 			     unsigned int group)
 { return genl_has_listeners(family, net, group); }
+/* Every listener of the group lost a message: their next receive fails
+ * with ENOBUFS (as ctnetlink does when an event cannot be built), so that
+ * they read the state again instead of missing a change. */
+void carp_genl_set_err_nobufs(const struct genl_family *family, struct net *net,
+			      unsigned int group)
+{ genl_set_err(family, net, 0, group, -ENOBUFS); }
 struct net *carp_sock_net_of_skb(const struct sk_buff *skb) { return sock_net(skb->sk); }
 const struct genl_info *carp_genl_info_dump(struct netlink_callback *cb) { return genl_info_dump(cb); }
 struct nlattr *carp_nla_nest_start(struct sk_buff *skb, int type) { return nla_nest_start(skb, type); }

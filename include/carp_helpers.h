@@ -89,6 +89,8 @@ int carp_genlmsg_multicast_netns(const struct genl_family *family, struct net *n
 				 struct sk_buff *skb, unsigned int group, gfp_t flags);
 bool carp_genl_has_listeners(const struct genl_family *family, struct net *net,
 			     unsigned int group);
+void carp_genl_set_err_nobufs(const struct genl_family *family, struct net *net,
+			      unsigned int group);
 struct net *carp_sock_net_of_skb(const struct sk_buff *skb);
 const struct genl_info *carp_genl_info_dump(struct netlink_callback *cb);
 struct nlattr *carp_nla_nest_start(struct sk_buff *skb, int type);

@@ -6,7 +6,7 @@ fail_page_alloc).
     faults.py PATH [--stride N] [--max N] [--ko CARP_KO]
 
 PATH is one of: newlink, dev-set, carpnodes, addr4, addr6, subnet,
-modinit. Each runs its operation with fail-nth = 1, 1 + N, 1 + 2N, ...
+modinit, state-ntf. Each runs its operation with fail-nth = 1, 1 + N, 1 + 2N, ...
 (N = --stride, 1 for every point) until one run completes without
 reaching its fault point; every run is then checked:
 - a refused operation (an error to userspace) left nothing behind: the
@@ -14,6 +14,10 @@ reaching its fault point; every run is then checked:
 - an accepted one (the fault hit a path that recovers, e.g. a
   notification) has its whole effect;
 - nothing else: no half-configured device.
+state-ntf (a forced state change, MASTER -> BACKUP, while a listener is
+subscribed to the events group): a change that happened reached the
+listener, as a state-ntf or as an overrun (ENOBUFS: it then reads the
+states again); never lost in silence.
 The topology is set up by the caller (faults.sh): carp0 on eth0 (vhid 1),
 carp1 on eth0 (carpnodes 2:0,3:100), eth1 in 198.51.100.0/24.
 Prints "faults: PATH: P fault points, H hit, V violations"; exits 1 on
@@ -21,6 +25,7 @@ violations.
 """
 import argparse
 import ctypes
+import errno
 import os
 import socket
 import struct
@@ -28,7 +33,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nl import (A_ADVBASE, A_ADVSKEW, A_CARPDEV, A_IFINDEX, A_NODE, A_PASS,  # noqa: E402
-                A_PEER, A_VHID, CARP_CMD_DEV_SET, IFA_F_NODAD, IFA_FLAGS,
+                A_PEER, A_STATE, A_VHID, CARP_CMD_DEV_SET, CARP_CMD_STATE_NTF,
+                STATE_BACKUP, STATE_MASTER, IFA_F_NODAD, IFA_FLAGS,
                 IFA_LOCAL, IFA_ADDRESS, IFLA_CARP_BALANCING, IFLA_CARP_CARPNODES,
                 IFLA_CARP_PASS, IFLA_CARP_VHID, IFLA_IFNAME, IFLA_INFO_DATA,
                 IFLA_INFO_KIND, IFLA_LINK, IFLA_LINKINFO, NLA_F_NESTED,
@@ -249,6 +255,73 @@ class Subnet(Addr):
         RT.request(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, ifinfo(ifindex(self.dev)))
 
 
+class StateNtf(Path):
+    """A state change (dev-set state backup on a MASTER) with a listener
+    on the events group: it is told, by a state-ntf or an overrun."""
+    dev = "carp0"
+
+    def set_state(self, state, nth=0):
+        a = attr(A_IFINDEX, u32(ifindex(self.dev))) + attr(A_STATE, u32(state))
+        err, _, _, hit = self.g.cmd(CARP_CMD_DEV_SET, NLM_F_ACK, a, FAIL if nth else None, nth)
+        return hit, err
+
+    def prepare(self):
+        # An address: a carp device without one stays INIT.
+        if not getattr(self, "addressed", False):
+            RT.request(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE,
+                       ifaddr(socket.AF_INET, 24, ifindex(self.dev), "192.0.2.50"))
+            self.addressed = True
+        self.set_state(STATE_MASTER)
+        self.listen = self.g.listener("events")
+        self.listen.setblocking(False)
+
+    def run(self, nth):
+        return self.set_state(STATE_BACKUP, nth)
+
+    def state(self):
+        a = self.g.dev(ifindex(self.dev))
+        return None if a is None else struct.unpack("=I", a[A_STATE][0][:4])[0]
+
+    def before(self):
+        return STATE_MASTER
+
+    def matches_after(self, s):
+        return s == STATE_BACKUP
+
+    def told(self, before, now):
+        """None, or why the listener was not told of a change that happened."""
+        seen = []
+        try:
+            while True:
+                try:
+                    data = self.listen.recv(1 << 16)
+                except BlockingIOError:
+                    break
+                except OSError as e:
+                    if e.errno == errno.ENOBUFS:
+                        seen.append("overrun")
+                        continue
+                    raise
+                off = 0
+                while off + 20 <= len(data):
+                    ln, t = struct.unpack_from("=IH", data, off)
+                    if ln < 20:
+                        break
+                    if data[off + 16] == CARP_CMD_STATE_NTF:
+                        a = parse_attrs(data[off + 20:off + ln])
+                        if a.get(A_IFINDEX, [b""])[0][:4] == u32(ifindex(self.dev)):
+                            seen.append(struct.unpack("=I", a[A_STATE][0][:4])[0])
+                    off += (ln + 3) & ~3
+        finally:
+            self.listen.close()
+        if now == before or "overrun" in seen or STATE_BACKUP in seen:
+            return None
+        return f"changed {before} -> {now}, the listener saw neither the state-ntf nor an overrun ({seen})"
+
+    def undo(self):
+        self.set_state(STATE_MASTER)
+
+
 class ModInit(Path):
     """Loading the module (finit_module): its init registers everything."""
 
@@ -296,6 +369,7 @@ def main():
         "addr6": lambda: Addr(g, socket.AF_INET6, "2001:db8::77", 64, "20010db8000000000000000000000077"),
         "subnet": lambda: Subnet(g),
         "modinit": lambda: ModInit(g, a.ko),
+        "state-ntf": lambda: StateNtf(g),
     }
     p = paths[a.path]()
     violations = hits = runs = 0
@@ -323,6 +397,10 @@ def main():
                 bad = f"accepted but incomplete: {before} -> {now}"
         elif now != before and not complete:  # answer lost: old or new
             bad = f"answer lost and half done: {before} -> {now}"
+        if not bad and hasattr(p, "told"):
+            bad = p.told(before, now)
+        elif hasattr(p, "told"):
+            p.told(before, now)
         if bad:
             violations += 1
             print(f"# violation: {a.path} fail-nth {nth}: {bad}")

@@ -23,11 +23,12 @@ stride=25
 dbg=/sys/kernel/debug
 fi_ok=0
 [ -e /proc/self/fail-nth ] && [ -d $dbg/failslab ] && [ -d $dbg/fail_page_alloc ] && fi_ok=1
-# Six configuration paths, each a fault check and a splat check; the two
-# devices intact; module init (fault and splat) and the module back: 17.
+# Six configuration paths and the state notification, each a fault check
+# and a splat check; the two devices intact; module init (fault and
+# splat) and the module back: 19.
 # On a kernel without fault injection (the base kernel: make vm-test runs
 # every file there) the one "not ok" below: nothing was tested.
-tap_plan $((fi_ok ? 17 : 1))
+tap_plan $((fi_ok ? 19 : 1))
 if [ $fi_ok = 0 ]; then
 	tap_fail "fault injection is available (kernel $(uname -r) has no fail-nth, failslab or fail_page_alloc: run this file on the debug kernel, KVARIANT=debug)"
 	return 0
@@ -96,6 +97,10 @@ fault_path() {
 for path in newlink dev-set carpnodes addr4 addr6 subnet; do
 	fault_path "$path" ip netns exec fi $FAULTS "$path" --stride $stride
 done
+# A state change with a listener on the events group: every fault point
+# (a short path; the slice too), the listener told by a state-ntf or an
+# overrun, never left with a state it did not learn of.
+fault_path state-ntf ip netns exec fi $FAULTS state-ntf --stride 1
 check_ok_output "carp0 is intact" '^vhid=1$' carpnl fi show carp0
 check_ok_output "carp1 is intact" '^carpnodes=2:0,3:100$' carpnl fi show carp1
 cleanup_ns

@@ -18,13 +18,16 @@ IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
 IFA_F_NODAD = 0x02
 NLA_F_NESTED = 0x8000
 GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
-CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
+CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_MCAST_GROUPS = 1, 2, 7
+CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_MCAST_GRP_ID = 1, 2
+SOL_NETLINK, NETLINK_ADD_MEMBERSHIP = 270, 1
 NLMSGERR_ATTR_MSG = 1
 
 # carp genetlink (include/uapi/linux/carp_genl.h)
-CARP_CMD_DEV_GET, CARP_CMD_DEV_SET = 1, 2
+CARP_CMD_DEV_GET, CARP_CMD_DEV_SET, CARP_CMD_STATE_NTF = 1, 2, 4
 A_IFINDEX, A_CARPDEV, A_VHID, A_ADVSKEW, A_ADVBASE, A_PASS = 1, 3, 4, 5, 6, 7
-A_NODE, A_BALANCING, A_PEER, A_PEER6 = 9, 10, 11, 17
+A_NODE, A_BALANCING, A_PEER, A_STATE, A_OLD_STATE, A_PEER6 = 9, 10, 11, 12, 14, 17
+STATE_BACKUP, STATE_MASTER = 1, 2
 # carp IFLA_INFO_DATA (include/uapi/linux/carp.h)
 IFLA_CARP_VHID, IFLA_CARP_ADVSKEW, IFLA_CARP_ADVBASE, IFLA_CARP_PASS = 1, 2, 3, 5
 IFLA_CARP_CARPNODES, IFLA_CARP_BALANCING = 6, 7
@@ -148,7 +151,23 @@ class Genl(Sock):
         err, text, p, _ = self.request(GENL_ID_CTRL, NLM_F_REQUEST, body)
         if err or not p:
             raise OSError(err or 2, f"no genetlink family {family}: {text}")
-        self.family = struct.unpack("=H", parse_attrs(p[0][4:])[CTRL_ATTR_FAMILY_ID][0][:2])[0]
+        a = parse_attrs(p[0][4:])
+        self.family = struct.unpack("=H", a[CTRL_ATTR_FAMILY_ID][0][:2])[0]
+        # Multicast groups: {name: id}.
+        self.groups = {}
+        for groups in a.get(CTRL_ATTR_MCAST_GROUPS, []):
+            for g in parse_attrs(groups).values():
+                for one in g:
+                    ga = parse_attrs(one)
+                    name = ga[CTRL_ATTR_MCAST_GRP_NAME][0].rstrip(b"\0").decode()
+                    self.groups[name] = struct.unpack("=I", ga[CTRL_ATTR_MCAST_GRP_ID][0][:4])[0]
+
+    def listener(self, group):
+        """A socket subscribed to one of the family's multicast groups."""
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        s.bind((0, 0))
+        s.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, self.groups[group])
+        return s
 
     def cmd(self, cmd, flags, attrs, fail=None, nth=0):
         body = struct.pack("=BBH", cmd, 1, 0) + attrs
