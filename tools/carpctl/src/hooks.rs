@@ -147,10 +147,6 @@ fn keepalived_state(s: u32) -> &'static str {
     }
 }
 
-fn state_word(s: u32) -> &'static str {
-    nl::STATES.get(s as usize).copied().unwrap_or("UNKNOWN")
-}
-
 /// The hooks of `dir` in the order they run: executable regular files
 /// (symbolic links followed) with run-parts' names, sorted by name.
 pub fn hooks_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -179,8 +175,8 @@ fn executable(p: &Path) -> bool {
 
 /// Runs every hook for one change, in order; logs what did not work.
 fn run_change(o: &Options, c: &Change) {
-    let state = state_word(c.state);
-    let old = c.old.map(state_word).unwrap_or("");
+    let state = nl::state_name(c.state);
+    let old = c.old.map(nl::state_name).unwrap_or("");
     let ka = keepalived_state(c.state);
     // VRRP's priority: higher is preferred, as advskew's opposite.
     let prio = c.advskew.map(|s| 255u32.saturating_sub(s)).unwrap_or(0);

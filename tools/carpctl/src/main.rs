@@ -432,8 +432,7 @@ fn ifreq(name: &str, request: libc::c_ulong) -> Option<libc::ifreq> {
 }
 
 fn state_name(s: Option<u32>) -> &'static str {
-    s.and_then(|s| nl::STATES.get(s as usize).copied())
-        .unwrap_or("UNKNOWN")
+    s.map_or("UNKNOWN", nl::state_name)
 }
 
 /// One device's reply as JSON (the fields `carpctl -j` prints).

@@ -86,6 +86,12 @@ pub const NODE_COUNTERS: [&str; 4] = ["accepted", "dropped", "answered", "ignore
 
 /// `enum carp_state`.
 pub const STATES: [&str; 3] = ["INIT", "BACKUP", "MASTER"];
+
+/// A state's name (`STATES`), `UNKNOWN` for a value the kernel may add.
+pub fn state_name(s: u32) -> &'static str {
+    STATES.get(s as usize).copied().unwrap_or("UNKNOWN")
+}
+
 /// `enum carp_balancing`.
 pub const BALANCING: [&str; 5] = ["none", "ip", "ip-stealth", "ip-unicast", "arp"];
 /// `enum carp_reason`, as the spec names them.
