@@ -112,7 +112,7 @@ nm -u "$tmp/carp_rust.o" | awk '{ print $2 }' | sort >"$tmp/rust-undef"
 awk -F'\t' 'NR == FNR { u[$1] = 1; next } ($2 in u) { print $2 "\t" $1 }' \
 	"$tmp/rust-undef" "$hdr/Module.symvers" | sort >"$out/dkms/imports"
 [ "$(wc -l <"$out/dkms/imports")" -gt 50 ] || die "fewer than 50 kernel imports in the Rust object: $out/dkms/imports"
-grep '^CONFIG_' "$hdr/.config" | grep -v '^CONFIG_BUILD_SALT=' >"$out/dkms/config"
+cp "$hdr/.config" "$out/dkms/config"
 # The kernel patches a module's code at load where its sections ask
 # (alternatives, static keys and calls, paravirt, exception tables),
 # with meanings fixed by the kernel it was compiled against: the Rust

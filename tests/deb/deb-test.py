@@ -538,16 +538,10 @@ def dkms_boot(a, b, v, next_abi):
     # runs on the module DKMS built; carp0 from /etc/carp/netdevs (kept by
     # the purge: the administrator's file) is BACKUP to A.
     b.run("sync")
-    try:
-        b.run("systemctl reboot", check=False, timeout=10)
-    except GuestError:
-        pass
-    b._close()
-    if not b.wait_exit(240):
-        raise GuestError("b: did not shut down")
-    b.release = next_abi
     t1 = time.monotonic()
-    b.start()
+    b.shut_down_for_reboot()
+    b.release = next_abi
+    b.wait_rebooted()
     booted(b, f"rebooted into {next_abi}")
     note(f"b: reboot: {time.monotonic() - t1:.0f} s")
     rel = b.out("uname -r")
@@ -623,15 +617,9 @@ def props(m, unit, *names):
 
 def reboot_both(a, b):
     for m in (a, b):
-        try:
-            m.run("systemctl reboot", check=False, timeout=10)
-        except GuestError:
-            pass
-        m._close()
+        m.shut_down_for_reboot()
     for m in (a, b):
-        if not m.wait_exit(240):
-            raise GuestError(f"{m.name}: did not shut down")
-        m.start()
+        m.wait_rebooted()
     return {m.name: booted(m, "rebooted") for m in (a, b)}
 
 

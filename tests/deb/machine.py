@@ -123,6 +123,23 @@ class Machine:
         except subprocess.TimeoutExpired:
             return False
 
+    def shut_down_for_reboot(self):
+        """The guest reboots itself (systemctl reboot); the agent may go
+        before it answers. QEMU then exits (-no-reboot): wait_rebooted()
+        starts it again. Two steps, so that machines reboot together."""
+        try:
+            self.run("systemctl reboot", check=False, timeout=10)
+        except GuestError:
+            pass
+        self._close()
+
+    def wait_rebooted(self, timeout=240):
+        """QEMU exited after shut_down_for_reboot(): started again with
+        the kernel `self.release` names on the machine's disk."""
+        if not self.wait_exit(timeout):
+            raise GuestError(f"{self.name}: did not shut down")
+        self.start()
+
     # -- the guest agent ----------------------------------------------------
 
     def _send(self, obj):
