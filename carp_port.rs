@@ -484,7 +484,9 @@ pub(crate) unsafe fn attach(
     // Before the device starts: it runs with the group's counter from its
     // first master-down interval on (the boot demotion is set before any
     // device exists).
-    // SAFETY: the device's namespace is live.
+    // SAFETY: `dev` is the carp device being attached, which exists for the
+    // whole call; RTNL is held (`rtnl`), so it cannot change namespace, and
+    // a namespace with a device in it is live.
     unsafe { update_demotion(rtnl, sys::carp_dev_net(dev)) };
     cd.update_link(rtnl);
     Ok(())
